@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages spinfire needs, only those that are missing.
+set -euo pipefail
+pkgs=(build-essential cmake ninja-build libxtensor-dev libxsimd-dev libboost-dev libtbb-dev
+      libdnnl-dev libbenchmark-dev doctest-dev libcli11-dev nlohmann-json3-dev libfmt-dev
+      libstb-dev gnuplot-nox python3-numpy)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "spinfire: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,15 @@
+// Precompiled header shared by every test executable: the heavy dependency headers only.
+#pragma once
+#include <doctest/doctest.h>
+#include <xsimd/xsimd.hpp>
+#include <xtensor/xtensor.hpp>
+#include <xtensor/xarray.hpp>
+#include <nlohmann/json.hpp>
+#include <oneapi/tbb/parallel_for.h>
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>

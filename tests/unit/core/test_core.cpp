@@ -1,0 +1,144 @@
+// core/: vec3 algebra, Philox known-answer vectors and distribution, reflection + JSON.
+#include <spinfire/core/philox.hpp>
+#include <spinfire/core/vec3.hpp>
+#include <spinfire/core/error.hpp>
+#include <spinfire/core/reflect.hpp>
+#include <spinfire/io/json.hpp>
+
+#include "test_support.hpp"
+
+using namespace spinfire;
+
+TEST_CASE("vec3: cross product is orthogonal and obeys the BAC-CAB rule") {
+    const vec3<double> a{0.3, -1.2, 2.0}, b{1.5, 0.4, -0.7}, c{-0.2, 0.9, 0.1};
+    CHECK(dot(cross(a, b), a) == doctest::Approx(0).epsilon(1e-15));
+    const auto lhs = cross(a, cross(b, c));
+    const auto rhs = dot(a, c) * b - dot(a, b) * c;
+    CHECK(lhs.x == doctest::Approx(rhs.x));
+    CHECK(lhs.y == doctest::Approx(rhs.y));
+    CHECK(lhs.z == doctest::Approx(rhs.z));
+    CHECK(norm(normalized(a)) == doctest::Approx(1.0).epsilon(1e-15));
+}
+
+// Scalar code may contract a*b-c*d into FMA where xsimd code does not: equal to rounding.
+TEST_CASE("vec3: batch lanes equal the scalar computation") {
+    using B = simd::batch<double>;
+    alignas(64) double xs[B::size], ys[B::size];
+    for (std::size_t i = 0; i < B::size; ++i) xs[i] = 0.1 * double(i) + 0.3, ys[i] = 1.0 - xs[i];
+    const vec3<B> a{B::load_aligned(xs), B::load_aligned(ys), B(0.5)};
+    const vec3<B> b{B(0.2), B::load_aligned(xs), B::load_aligned(ys)};
+    const auto c = cross(a, b);
+    for (std::size_t i = 0; i < B::size; ++i) {
+        const auto cs = cross(vec3<double>{xs[i], ys[i], 0.5}, vec3<double>{0.2, xs[i], ys[i]});
+        CHECK(simd::lane(c.x, i) == doctest::Approx(cs.x).epsilon(1e-14));
+        CHECK(simd::lane(c.y, i) == doctest::Approx(cs.y).epsilon(1e-14));
+        CHECK(simd::lane(c.z, i) == doctest::Approx(cs.z).epsilon(1e-14));
+    }
+}
+
+TEST_CASE("philox4x32-10: Random123 known-answer vectors") {
+    // kat_vectors of Random123: counter (c0..c3), key (k0, k1) -> output.
+    auto b = rng::philox4x32(0, 0, 0);
+    CHECK(b == rng::block{0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u});
+    b = rng::philox4x32(~0ull, ~0ull, ~0ull);
+    CHECK(b == rng::block{0x408f276du, 0x41c83b0eu, 0xa20bc7c6u, 0x6d5451fdu});
+    // counter = {243f6a88, 85a308d3, 13198a2e, 03707344}, key = {a4093822, 299f31d0}
+    b = rng::philox4x32(0x299f31d0a4093822ull, 0x0370734413198a2eull, 0x85a308d3243f6a88ull);
+    CHECK(b == rng::block{0xd16cfe09u, 0x94fdccebu, 0x5001e420u, 0x24126ea1u});
+}
+
+TEST_CASE("philox normals: moments and batch lanes equal scalar streams") {
+    double s1 = 0, s2 = 0, s4 = 0;
+    const int n = 200000;
+    for (int c = 0; c < n / 4; ++c) {
+        for (double z : rng::normal4<double>(42, 7, std::uint64_t(c))) {
+            s1 += z, s2 += z * z, s4 += z * z * z * z;
+        }
+    }
+    // Standard errors: mean 1/sqrt(n) = 0.0022, variance sqrt(2/n) = 0.0032,
+    // fourth moment sqrt(96/n) = 0.022; 5 sigma bounds.
+    CHECK(std::abs(s1 / n) < 0.011);
+    CHECK(std::abs(s2 / n - 1) < 0.016);
+    CHECK(std::abs(s4 / n - 3) < 0.11);
+
+    using B = simd::batch<double>;
+    const auto zb = rng::normal4<B>(9, 100, 5);
+    for (std::size_t i = 0; i < B::size; ++i) {
+        const auto zs = rng::normal4<double>(9, 100 + i, 5);
+        for (int k = 0; k < 4; ++k) CHECK(simd::lane(zb[k], i) == doctest::Approx(zs[k]).epsilon(1e-14));
+    }
+}
+
+TEST_CASE("rng::stream: below() is unbiased and shuffle is a permutation") {
+    rng::stream s(1, 2);
+    int hist[3] = {0, 0, 0};
+    for (int i = 0; i < 30000; ++i) hist[s.below(3)]++;
+    for (int h : hist) CHECK(std::abs(h - 10000) < 500); // 5 sigma = 5 * sqrt(30000 * 2/9)
+    std::vector<int> v(100);
+    for (int i = 0; i < 100; ++i) v[i] = i;
+    rng::stream s2(1, 3);
+    rng::shuffle(v.begin(), v.end(), s2);
+    auto sorted = v;
+    std::sort(sorted.begin(), sorted.end());
+    for (int i = 0; i < 100; ++i) CHECK(sorted[i] == i);
+    CHECK(v != sorted);
+    // Same stream, same permutation.
+    std::vector<int> w(100);
+    for (int i = 0; i < 100; ++i) w[i] = i;
+    rng::stream s3(1, 3);
+    rng::shuffle(w.begin(), w.end(), s3);
+    CHECK(v == w);
+}
+
+namespace {
+struct inner {
+    BOOST_HANA_DEFINE_STRUCT(inner, (double, a), (int, n));
+};
+struct outer {
+    BOOST_HANA_DEFINE_STRUCT(outer, (inner, in), (vec3<double>, axis), (bool, flag),
+                             (std::string, name));
+};
+} // namespace
+
+TEST_CASE("reflection + JSON: round trip, unknown keys and wrong types are errors") {
+    outer o{{1.5, 3}, {0, 1, 0}, true, "dev"};
+    CHECK(reflect::field_names<outer>() == std::vector<std::string>{"in", "axis", "flag", "name"});
+    const auto j = io::to_json(o);
+    outer back{};
+    io::from_json(j, back);
+    CHECK(back.in.a == 1.5);
+    CHECK(back.in.n == 3);
+    CHECK(back.axis.y == 1.0);
+    CHECK(back.flag);
+    CHECK(back.name == "dev");
+
+    auto bad = j;
+    bad["in"]["bogus"] = 1;
+    CHECK_THROWS_WITH_AS(io::from_json(bad, back), doctest::Contains("unknown key 'bogus'"),
+                         spinfire::error);
+    bad = j;
+    bad["in"]["n"] = 2.5;
+    CHECK_THROWS_WITH_AS(io::from_json(bad, back), doctest::Contains("in.n"), spinfire::error);
+    bad = j;
+    bad["axis"] = {1, 2};
+    CHECK_THROWS_AS(io::from_json(bad, back), spinfire::error);
+}
+
+TEST_CASE("io: JSON files are written atomically and read back") {
+    const auto dir = test::scratch_dir("json");
+    const auto f = (dir / "x.json").string();
+    io::write_json_file(f, io::json{{"k", 1}});
+    CHECK(io::read_json_file(f)["k"] == 1);
+    {
+        std::ofstream(f) << "{\"k\": ";
+    }
+    CHECK_THROWS_AS(io::read_json_file(f), spinfire::data_error);
+    CHECK_THROWS_AS(io::read_json_file((dir / "missing.json").string()), spinfire::data_error);
+}
+
+TEST_CASE("errors: parameter checks name the parameter") {
+    CHECK_THROWS_WITH_AS(require_positive("Ms", -1.0), doctest::Contains("'Ms'"),
+                         parameter_error);
+    CHECK_THROWS_AS(require_finite("alpha", std::nan("")), parameter_error);
+    CHECK_NOTHROW(require_non_negative("alpha", 0.0));
+}
