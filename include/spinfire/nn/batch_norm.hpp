@@ -1,0 +1,181 @@
+#pragma once
+// Batch normalisation with statistics over T x B x H x W (tdBN style): oneDNN on the
+// flattened [T*B, C, H, W] batch. In eval mode a preceding conv2d absorbs it (sequential
+// folds the pair); standing alone it applies the running statistics.
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <tuple>
+#include <vector>
+
+#include "spinfire/nn/detail/dnnl.hpp"
+#include "spinfire/nn/detail/init.hpp"
+#include "spinfire/nn/parameter.hpp"
+#include "spinfire/nn/tensor.hpp"
+
+namespace spinfire::nn {
+
+template <std::size_t C>
+class batch_norm {
+public:
+    static constexpr const char* kind = "batch_norm";
+    template <class S>
+    static constexpr bool accepts = S::channels == C;
+    template <class S>
+    using output_shape = S;
+    template <class S>
+    static constexpr std::size_t macs = 0;
+
+    float epsilon = 1e-5f;
+    float momentum = 0.1f; ///< running = (1 - momentum) running + momentum batch (PyTorch)
+
+    batch_norm() : gamma_({C}, false), beta_({C}, false) {
+        running_mean_.value = xt::zeros<float>({C});
+        running_var_.value = xt::ones<float>({C});
+        initialize(0, 0);
+    }
+    void initialize(std::uint64_t, std::uint64_t) {
+        std::fill(gamma_.value.begin(), gamma_.value.end(), 1.0f);
+        std::fill(beta_.value.begin(), beta_.value.end(), 0.0f);
+        gamma_.touch();
+        beta_.touch();
+    }
+
+    template <class F>
+    void visit_parameters(F&& f) {
+        f("gamma", gamma_);
+        f("beta", beta_);
+    }
+    template <class F>
+    void visit_buffers(F&& f) {
+        f("running_mean", running_mean_);
+        f("running_var", running_var_);
+        ++stats_version_; // a visitor may load new statistics
+    }
+    parameter& gamma() { return gamma_; }
+    parameter& beta() { return beta_; }
+    const buffer& running_mean() const { return running_mean_; }
+    const buffer& running_var() const { return running_var_; }
+
+    void forward(const tensor& x, tensor& y, const context& ctx) {
+        detail::require_dims(x, C, x.shape()[3], x.shape()[4], "batch_norm input");
+        ensure_shape_like(y, x);
+        const auto& s = x.shape();
+        auto& e = entry_for(s[0] * s[1], s[3], s[4], ctx.training);
+        auto& env = detail::dnnl_env::get();
+        auto src = detail::wrap(e.data, x.data());
+        auto dst = detail::wrap(e.data, y.data());
+        auto sc = detail::wrap(e.vec, gamma_.value.data());
+        auto sh = detail::wrap(e.vec, beta_.value.data());
+        if (ctx.training) {
+            mean_.resize(C);
+            var_.resize(C);
+            e.fwd_p.execute(env.strm, {{DNNL_ARG_SRC, src},
+                                       {DNNL_ARG_DST, dst},
+                                       {DNNL_ARG_SCALE, sc},
+                                       {DNNL_ARG_SHIFT, sh},
+                                       {DNNL_ARG_MEAN, detail::wrap(e.vec, mean_.data())},
+                                       {DNNL_ARG_VARIANCE, detail::wrap(e.vec, var_.data())}});
+            env.strm.wait();
+            const double m = s[0] * s[1] * s[3] * s[4];
+            const float unbias = m > 1 ? float(m / (m - 1)) : 1.0f;
+            for (std::size_t c = 0; c < C; ++c) {
+                running_mean_.value(c) = (1 - momentum) * running_mean_.value(c) + momentum * mean_[c];
+                running_var_.value(c) =
+                    (1 - momentum) * running_var_.value(c) + momentum * var_[c] * unbias;
+            }
+            ++stats_version_;
+        } else {
+            e.fwd_p.execute(env.strm,
+                            {{DNNL_ARG_SRC, src},
+                             {DNNL_ARG_DST, dst},
+                             {DNNL_ARG_SCALE, sc},
+                             {DNNL_ARG_SHIFT, sh},
+                             {DNNL_ARG_MEAN, detail::wrap(e.vec, running_mean_.value.data())},
+                             {DNNL_ARG_VARIANCE, detail::wrap(e.vec, running_var_.value.data())}});
+            env.strm.wait();
+        }
+    }
+
+    void backward(const tensor& x, const tensor& /*y*/, const tensor& dy, tensor* dx,
+                  const context& ctx) {
+        const auto& s = x.shape();
+        auto& e = entry_for(s[0] * s[1], s[3], s[4], true);
+        if (!e.bwd_ready) {
+            e.bwd = {{dnnl::prop_kind::backward, e.data, e.data, epsilon,
+                      dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift},
+                     detail::dnnl_env::get().eng, e.fwd};
+            e.bwd_p = dnnl::batch_normalization_backward(e.bwd);
+            e.bwd_ready = true;
+        }
+        (void)ctx;
+        tensor scratch;
+        tensor& out = dx ? *dx : scratch; // oneDNN always produces diff_src
+        ensure_shape_like(out, x);
+        auto& env = detail::dnnl_env::get();
+        e.bwd_p.execute(env.strm, {{DNNL_ARG_SRC, detail::wrap(e.data, x.data())},
+                                   {DNNL_ARG_DIFF_DST, detail::wrap(e.data, dy.data())},
+                                   {DNNL_ARG_MEAN, detail::wrap(e.vec, mean_.data())},
+                                   {DNNL_ARG_VARIANCE, detail::wrap(e.vec, var_.data())},
+                                   {DNNL_ARG_SCALE, detail::wrap(e.vec, gamma_.value.data())},
+                                   {DNNL_ARG_SHIFT, detail::wrap(e.vec, beta_.value.data())},
+                                   {DNNL_ARG_DIFF_SRC, detail::wrap(e.data, out.data())},
+                                   {DNNL_ARG_DIFF_SCALE, detail::wrap(e.vec, gamma_.grad.data())},
+                                   {DNNL_ARG_DIFF_SHIFT, detail::wrap(e.vec, beta_.grad.data())}});
+        env.strm.wait();
+    }
+
+    /// Inference affine map y = scale x + shift from the running statistics, with a token
+    /// that changes whenever it does (so a folded conv rebuilds its weights only then).
+    void inference_affine(const float*& scale, const float*& shift, std::uint64_t& token) {
+        token = detail::mix(detail::mix(gamma_.version, beta_.version), stats_version_);
+        if (token != fold_token_) {
+            fold_scale_.resize(C);
+            fold_shift_.resize(C);
+            for (std::size_t c = 0; c < C; ++c) {
+                fold_scale_[c] = gamma_.value(c) / std::sqrt(running_var_.value(c) + epsilon);
+                fold_shift_[c] = beta_.value(c) - running_mean_.value(c) * fold_scale_[c];
+            }
+            fold_token_ = token;
+        }
+        scale = fold_scale_.data();
+        shift = fold_shift_.data();
+    }
+
+private:
+    struct entry {
+        dnnl::memory::desc data, vec;
+        dnnl::batch_normalization_forward::primitive_desc fwd;
+        dnnl::batch_normalization_forward fwd_p;
+        dnnl::batch_normalization_backward::primitive_desc bwd;
+        dnnl::batch_normalization_backward bwd_p;
+        bool bwd_ready = false;
+    };
+    using key = std::tuple<std::size_t, std::size_t, std::size_t, bool>;
+
+    entry& entry_for(std::size_t n, std::size_t h, std::size_t w, bool training) {
+        return cache_.get(key{n, h, w, training}, [&] {
+            entry e;
+            e.data = dnnl::memory::desc({dnnl::memory::dim(n), dnnl::memory::dim(C),
+                                         dnnl::memory::dim(h), dnnl::memory::dim(w)},
+                                        detail::dt::f32, detail::tag::nchw);
+            e.vec = dnnl::memory::desc({dnnl::memory::dim(C)}, detail::dt::f32, detail::tag::a);
+            auto flags = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
+            if (!training) flags = flags | dnnl::normalization_flags::use_global_stats;
+            e.fwd = {{training ? dnnl::prop_kind::forward_training
+                               : dnnl::prop_kind::forward_inference,
+                      e.data, epsilon, flags},
+                     detail::dnnl_env::get().eng};
+            e.fwd_p = dnnl::batch_normalization_forward(e.fwd);
+            return e;
+        });
+    }
+
+    parameter gamma_, beta_;
+    buffer running_mean_, running_var_;
+    std::vector<float> mean_, var_, fold_scale_, fold_shift_;
+    std::uint64_t stats_version_ = 0, fold_token_ = ~0ull;
+    detail::prim_cache<key, entry> cache_;
+};
+
+} // namespace spinfire::nn
