@@ -1,0 +1,175 @@
+// fit/: protocols on the LLG ensemble: the linear-regime leak against the analytic envelope
+// time constant (physics.md section 1), resets, energy bookkeeping, determinism across
+// scalar/SIMD paths and thread counts, failure isolation, bad input.
+#include <oneapi/tbb/global_control.h>
+#include <spinfire/core/constants.hpp>
+#include <spinfire/core/philox.hpp>
+#include <spinfire/core/threads.hpp>
+#include <spinfire/device/presets.hpp>
+#include <spinfire/fit/device_protocol.hpp>
+#include <spinfire/fit/signed_lif_fit.hpp>
+
+#include "test_support.hpp"
+
+using namespace spinfire;
+
+namespace {
+std::vector<double> gaussian_input(std::size_t n, std::uint64_t seed) {
+    rng::stream s(seed, 0);
+    std::vector<double> x(n);
+    for (auto& e : x) e = s.normal();
+    return x;
+}
+fit::protocol_lane default_lane() { return {device::orthogonal_mtj(), fit::protocol{}, {}}; }
+} // namespace
+
+// Small damping-like torque along L, read along W: the linearized LLG (physics.md section 1)
+// is a damped oscillator with envelope time constant tau = 2 (1 + a^2) / (a gamma (k_W + k_L)).
+// Reading every 4 precession periods samples that envelope, so the fitted leak must be
+// exp(-step / tau). k_W, k_L from the prism's demag factors (independent of the LLG code).
+// Tolerance 3 %: the sampled phase is 4 x 3.737 GHz x 1.07 ns = 4.0 periods to 0.1 %, and
+// the small-signal picture neglects O(m^2) terms (|m_W| < 0.02 here).
+TEST_CASE("protocol: linear-regime leak matches the analytic envelope time constant") {
+    auto lane = default_lane();
+    lane.proto.drive_per_unit = 0.5e-3; // well inside the linear range
+    const auto x = gaussian_input(60, 11);
+    const auto r = fit::run_protocol(std::span(&lane, 1), x).front();
+    REQUIRE(r.failure.empty());
+    const auto& d = lane.device;
+    const auto n = device::prism_demag(d.width, d.length, d.height);
+    const double kw = constants::mu0 * d.Ms * (n.x - n.z), kl = constants::mu0 * d.Ms * (n.y - n.z);
+    const double tau = 2 * (1 + d.alpha * d.alpha) / (d.alpha * d.gamma * (kw + kl));
+    const auto f = fit::fit_signed_lif(r.tr);
+    CHECK(f.model.beta == doctest::Approx(std::exp(-lane.proto.step_ns * 1e-9 / tau)).epsilon(0.03));
+    CHECK(f.model.gain > 0); // spin direction -L gives m_W = +a / k_W
+    CHECK(f.one_step_r2 > 0.99);
+}
+
+TEST_CASE("protocol: ideal reset puts V back to its initial value; relax leaves it") {
+    auto lane = default_lane();
+    lane.proto.theta_pos = lane.proto.theta_neg = 0.5; // fires often
+    const auto x = gaussian_input(40, 12);
+    const auto r = fit::run_protocol(std::span(&lane, 1), x).front();
+    REQUIRE(r.failure.empty());
+    long spikes = 0;
+    for (std::size_t t = 0; t < x.size(); ++t) {
+        if (r.tr.s[t] == 0) {
+            CHECK(r.tr.v[t] == r.tr.h[t]); // no reset window: nothing happens after the read
+            continue;
+        }
+        ++spikes;
+        CHECK(r.tr.v[t] == doctest::Approx(r.tr.v0).epsilon(1e-12)); // m = m0 exactly
+        CHECK((r.tr.s[t] > 0 ? r.tr.h[t] >= 0.5 : r.tr.h[t] <= -0.5));
+    }
+    CHECK(spikes > 3);
+    lane.proto.reset = fit::reset_mode::relax;
+    const auto q = fit::run_protocol(std::span(&lane, 1), x).front();
+    CHECK(q.tr.v == q.tr.h);
+}
+
+TEST_CASE("protocol: SOT input energy is sum of I^2 R_line t_pulse; pulse reset costs energy") {
+    auto lane = default_lane();
+    const auto x = gaussian_input(20, 13);
+    const auto r = fit::run_protocol(std::span(&lane, 1), x).front();
+    // Spin direction along y: the current runs along x (W) through a line L wide, 5 nm thick.
+    const double r_line = lane.line.resistivity * lane.device.width / (lane.device.length * lane.line.thickness);
+    double expect = 0;
+    for (double xi : x) expect += std::pow(xi * lane.proto.drive_per_unit, 2) * r_line * lane.proto.pulse_ns * 1e-9;
+    CHECK(r.input_energy == doctest::Approx(expect).epsilon(1e-12));
+    CHECK(r.reset_energy == 0);
+    CHECK(r.read_energy > 0);
+    // Read energy bounds: R lies between R_P and R_AP.
+    const auto ro = device::mtj_readout(lane.device);
+    const double per_read = lane.proto.read_current * lane.proto.read_current * lane.proto.read_ns * 1e-9;
+    CHECK(r.read_energy >= double(x.size()) * per_read / ro.g_p * (1 - 1e-12));
+    CHECK(r.read_energy <= double(x.size()) * per_read / ro.g_ap * (1 + 1e-12));
+
+    lane.proto.reset = fit::reset_mode::pulse;
+    lane.proto.reset_ns = 0.1;
+    lane.proto.reset_drive = 1.0;
+    lane.proto.theta_pos = lane.proto.theta_neg = 0.5;
+    const auto p = fit::run_protocol(std::span(&lane, 1), x).front();
+    REQUIRE(p.spikes() > 0);
+    CHECK(p.reset_energy == doctest::Approx(double(p.spikes()) * std::pow(lane.proto.drive_per_unit, 2) *
+                                            r_line * 0.1e-9).epsilon(1e-12));
+}
+
+TEST_CASE("protocol: SIMD, scalar and 1 vs 2 threads give the same traces (thermal lanes too)") {
+    std::vector<fit::protocol_lane> lanes;
+    for (int i = 0; i < 6; ++i) {
+        auto l = default_lane();
+        l.device.width = (9.5 + 0.2 * i) * 1e-9;
+        l.device.temperature = i % 2 ? 300.0 : 0.0;
+        lanes.push_back(l);
+    }
+    const auto x = gaussian_input(8, 14);
+    fit::run_settings one, simd_off;
+    simd_off.simd = false;
+    std::vector<fit::protocol_response> a, b, c;
+    {
+        threads t(1);
+        a = fit::run_protocol(lanes, x, one);
+        b = fit::run_protocol(lanes, x, simd_off);
+    }
+    {
+        threads t(2);
+        c = fit::run_protocol(lanes, x, one);
+    }
+    for (std::size_t i = 0; i < lanes.size(); ++i) {
+        CHECK(a[i].tr.h == c[i].tr.h); // chunking and threads do not change a lane: bitwise
+        CHECK(a[i].input_energy == c[i].input_energy);
+        for (std::size_t t = 0; t < x.size(); ++t)
+            CHECK(a[i].tr.h[t] == doctest::Approx(b[i].tr.h[t]).epsilon(1e-9)); // FMA contraction
+    }
+}
+
+TEST_CASE("protocol: a failing lane is isolated and reported; the others are unchanged") {
+    std::vector<fit::protocol_lane> lanes(2, default_lane());
+    lanes[1].proto.drive_per_unit = 1e3; // 1 kA: the explicit step cannot follow
+    const auto x = gaussian_input(3, 15);
+    const auto r = fit::run_protocol(lanes, x);
+    CHECK(r[0].failure.empty());
+    CHECK_FALSE(r[1].failure.empty());
+    const auto alone = fit::run_protocol(std::span(lanes.data(), 1), x).front();
+    CHECK(alone.tr.h == r[0].tr.h);
+}
+
+TEST_CASE("protocol: bad protocols and inputs give clear errors") {
+    auto lane = default_lane();
+    const auto x = gaussian_input(3, 16);
+    CHECK_THROWS_WITH_AS(fit::run_protocol(std::span(&lane, 1), std::vector<double>{}),
+                         doctest::Contains("input"), parameter_error);
+    CHECK_THROWS_WITH_AS(fit::run_protocol(std::span(&lane, 1), std::vector<double>{1.0, std::nan("")}),
+                         doctest::Contains("step 1"), parameter_error);
+    auto bad = lane;
+    bad.proto.pulse_ns = 0.5003;
+    CHECK_THROWS_WITH_AS(fit::run_protocol(std::span(&bad, 1), x), doctest::Contains("multiple of dt_ps"),
+                         parameter_error);
+    bad = lane;
+    bad.proto.pulse_ns = 1.2;
+    CHECK_THROWS_WITH_AS(fit::run_protocol(std::span(&bad, 1), x), doctest::Contains("must not exceed step_ns"),
+                         parameter_error);
+    bad = lane;
+    bad.proto.readout = {1, 1, 0};
+    CHECK_THROWS_WITH_AS(fit::run_protocol(std::span(&bad, 1), x), doctest::Contains("protocol.readout"),
+                         parameter_error);
+    bad = lane;
+    bad.proto.polarizer = {0, 0, 1};
+    CHECK_THROWS_WITH_AS(fit::run_protocol(std::span(&bad, 1), x), doctest::Contains("SOT spin direction"),
+                         parameter_error);
+    std::vector<fit::protocol_lane> two(2, lane);
+    two[1].proto.step_ns = 2.14;
+    CHECK_THROWS_WITH_AS(fit::run_protocol(two, x), doctest::Contains("lane 1"), parameter_error);
+    bad = lane;
+    bad.device.Ms = -1;
+    CHECK_THROWS_WITH_AS(fit::run_protocol(std::span(&bad, 1), x), doctest::Contains("Ms"), parameter_error);
+    // Protocol JSON: round trip and unknown keys.
+    const auto j = fit::to_json(lane.proto);
+    CHECK(fit::to_json(fit::protocol_from_json(j)) == j);
+    auto k = j;
+    k["pulse_width"] = 1;
+    CHECK_THROWS_WITH_AS(fit::protocol_from_json(k), doctest::Contains("unknown key 'pulse_width'"), error);
+    k = j;
+    k["input"] = "magic";
+    CHECK_THROWS_WITH_AS(fit::protocol_from_json(k), doctest::Contains("unknown mechanism"), error);
+}
