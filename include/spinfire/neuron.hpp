@@ -8,3 +8,6 @@
 #include "spinfire/neuron/population.hpp"
 #include "spinfire/neuron/signed_lif.hpp"
 #include "spinfire/neuron/surrogate.hpp"
+#include "spinfire/neuron/lif.hpp"
+#include "spinfire/neuron/mtj_signed_lif.hpp"
+#include "spinfire/neuron/plif.hpp"

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <cstdint>
+#include <string>
 #include <vector>
 
 #include <oneapi/tbb/blocked_range.h>
@@ -16,6 +18,8 @@
 
 #include "spinfire/config.hpp"
 #include "spinfire/core/dual.hpp"
+#include "spinfire/core/error.hpp"
+#include "spinfire/core/philox.hpp"
 #include "spinfire/core/simd.hpp"
 #include "spinfire/neuron/model.hpp"
 
@@ -78,11 +82,49 @@ struct param_partials {
     }
 };
 
+/// Standard-normal read noise of element i at step t: Philox keyed by (seed, stream = element,
+/// counter = batch counter * T + t). Drawn per lane with the scalar generator, so SIMD lanes,
+/// the scalar tail and every thread count see the same numbers.
+template <class V>
+SPINFIRE_INLINE V read_noise(std::uint64_t seed, std::uint64_t counter, std::size_t T,
+                             std::size_t t, std::size_t i) {
+    using S = simd::scalar_of_t<V>;
+    alignas(SPINFIRE_ALIGNMENT) S z[simd::lanes_v<V>];
+    for (std::size_t l = 0; l < simd::lanes_v<V>; ++l)
+        z[l] = rng::normal4<S>(seed, i + l, counter * T + t)[0];
+    if constexpr (simd::is_batch_v<V>)
+        return V::load_aligned(z);
+    else
+        return z[0];
+}
 } // namespace detail
+
+/// A model whose step also takes a standard-normal draw z (read noise):
+///   template <class T> static T step(const params<T>&, state<T>&, const T& x, const T& z);
+template <class M>
+concept noisy_model = neuron_model<M> &&
+    requires(const params_t<M, float>& p, state_t<M, float>& s, const float& x) {
+        { M::step(p, s, x, x) } -> std::same_as<float>;
+    };
+
+/// Optional inputs of a population kernel beyond the shared parameters.
+template <neuron_model Model, class S = float>
+struct population_options {
+    /// Per-neuron parameters (device-to-device variability): element i of a step uses
+    /// per_neuron[i % neurons]; neurons = elements of one sample (C*H*W). Null: shared params.
+    const params_t<Model, S>* per_neuron = nullptr;
+    std::size_t neurons = 0;
+    /// Read noise for noisy models: z = N(0, 1) from Philox (seed, element, counter * T + t);
+    /// without it z = 0. Backward redraws the same z from the same options.
+    bool noise = false;
+    std::uint64_t seed = 0;
+    std::uint64_t counter = 0;
+};
 
 template <neuron_model Model, class S = float>
 struct generated_kernel {
     using params_type = params_t<Model, S>;
+    using options_type = population_options<Model, S>;
     static constexpr std::size_t n_state = state_count<Model>;
     static constexpr std::size_t n_params = param_count<Model>;
     /// Saved per element and step: the state before the step, then the input.
@@ -90,28 +132,89 @@ struct generated_kernel {
 
     static void forward(const params_type& p, std::size_t T, std::size_t N, const S* x,
                         S* spikes, S* saved) {
-        validate_params<Model, S>(p);
+        forward(p, T, N, x, spikes, saved, options_type{});
+    }
+    static void forward(const params_type& p, std::size_t T, std::size_t N, const S* x,
+                        S* spikes, S* saved, const options_type& opt) {
+        check(p, N, opt);
         if (saved)
-            run_forward<true>(p, T, N, x, spikes, saved);
+            run_forward<true>(p, T, N, x, spikes, saved, opt);
         else
-            run_forward<false>(p, T, N, x, spikes, saved);
+            run_forward<false>(p, T, N, x, spikes, saved, opt);
     }
 
     static void backward(const params_type& p, std::size_t T, std::size_t N, const S* saved,
                          const S* grad_spikes, S* grad_x, params_type* grad_p) {
+        backward(p, T, N, saved, grad_spikes, grad_x, grad_p, options_type{});
+    }
+    /// With per-neuron parameters, *grad_p receives the gradient summed over all neurons.
+    static void backward(const params_type& p, std::size_t T, std::size_t N, const S* saved,
+                         const S* grad_spikes, S* grad_x, params_type* grad_p,
+                         const options_type& opt) {
         if (grad_p)
-            run_backward<true>(p, T, N, saved, grad_spikes, grad_x, grad_p);
+            run_backward<true>(p, T, N, saved, grad_spikes, grad_x, grad_p, opt);
         else
-            run_backward<false>(p, T, N, saved, grad_spikes, grad_x, grad_p);
+            run_backward<false>(p, T, N, saved, grad_spikes, grad_x, grad_p, opt);
     }
 
 private:
     using B = simd::batch<S>;
 
+    static void check(const params_type& p, std::size_t N, const options_type& opt) {
+        if (!opt.per_neuron) {
+            validate_params<Model, S>(p);
+            return;
+        }
+        if (opt.neurons == 0 || N % opt.neurons != 0)
+            throw parameter_error("population_options.neurons",
+                                  "must divide the elements per step N = " + std::to_string(N));
+        for (std::size_t n = 0; n < opt.neurons; ++n) validate_params<Model, S>(opt.per_neuron[n]);
+    }
+
+    /// Parameters of the lanes starting at element i, as V (shared or gathered per neuron).
+    struct param_source {
+        std::array<S, n_params> shared;
+        const params_type* per_neuron;
+        std::size_t neurons;
+
+        template <class V>
+        SPINFIRE_INLINE std::array<V, n_params> at(std::size_t i) const {
+            std::array<V, n_params> r;
+            if (!per_neuron) {
+                for (std::size_t j = 0; j < n_params; ++j) r[j] = V(shared[j]);
+                return r;
+            }
+            alignas(SPINFIRE_ALIGNMENT) S buf[n_params][simd::lanes_v<V>];
+            for (std::size_t l = 0; l < simd::lanes_v<V>; ++l) {
+                const auto a = to_array<S>(per_neuron[(i + l) % neurons]);
+                for (std::size_t j = 0; j < n_params; ++j) buf[j][l] = a[j];
+            }
+            for (std::size_t j = 0; j < n_params; ++j) r[j] = simd::load<V>(buf[j]);
+            return r;
+        }
+    };
+
+    template <class P, class St, class V>
+    static SPINFIRE_INLINE V call_step(const P& p, St& st, const V& x, const V& z) {
+        if constexpr (noisy_model<Model>)
+            return Model::step(p, st, x, z);
+        else
+            return (void)z, Model::step(p, st, x);
+    }
+
+    template <class V>
+    static SPINFIRE_INLINE auto noise(const options_type& opt, std::size_t T, std::size_t t,
+                                      std::size_t i) {
+        using Sc = simd::scalar_of_t<V>;
+        if (noisy_model<Model> && opt.noise)
+            return detail::read_noise<V>(opt.seed, opt.counter, T, t, i);
+        return V(Sc(0));
+    }
+
     template <bool Save>
     struct forward_body {
-        const params_t<Model, B>& pb;
-        const params_type& ps;
+        param_source ps;
+        const options_type& opt;
         std::size_t T, N;
         const S* x;
         S* spikes;
@@ -119,12 +222,9 @@ private:
 
         template <class V>
         SPINFIRE_INLINE void run(std::size_t i) const {
-            const params_t<Model, V>& p = [&]() -> const params_t<Model, V>& {
-                if constexpr (simd::is_batch_v<V>)
-                    return pb;
-                else
-                    return ps;
-            }();
+            const auto pa = ps.template at<V>(i);
+            params_t<Model, V> p;
+            fill_fields(p, [&](std::size_t j) { return pa[j]; });
             auto st = zero_state<Model, V>();
             for (std::size_t t = 0; t < T; ++t) {
                 const V xv = simd::load<V>(x + t * N + i);
@@ -134,18 +234,17 @@ private:
                     });
                     simd::store(saved + (n_state * T + t) * N + i, xv);
                 }
-                simd::store(spikes + t * N + i, V(Model::step(p, st, xv)));
+                const V z = noise<V>(opt, T, t, i);
+                simd::store(spikes + t * N + i, V(call_step(p, st, xv, z)));
             }
         }
     };
 
     template <bool Save>
     static void run_forward(const params_type& p, std::size_t T, std::size_t N, const S* x,
-                            S* spikes, S* saved) {
-        params_t<Model, B> pb;
-        const auto pa = to_array<S>(p);
-        fill_fields(pb, [&](std::size_t j) { return B(pa[j]); });
-        const forward_body<Save> body{pb, p, T, N, x, spikes, saved};
+                            S* spikes, S* saved, const options_type& opt) {
+        const forward_body<Save> body{{to_array<S>(p), opt.per_neuron, opt.neurons}, opt, T, N,
+                                      x, spikes, saved};
         detail::for_chunks(N, [&](std::size_t b, std::size_t e, std::size_t) {
             detail::for_lanes<S>(b, e, body);
         });
@@ -154,7 +253,8 @@ private:
     template <bool WithP>
     struct backward_body {
         static constexpr std::size_t n_tangents = n_state + 1 + (WithP ? n_params : 0);
-        std::array<S, n_params> pa;
+        param_source ps;
+        const options_type& opt;
         std::size_t T, N;
         const S* saved;
         const S* grad_spikes;
@@ -165,26 +265,27 @@ private:
         template <class V>
         SPINFIRE_INLINE void run(std::size_t i) {
             using D = dual<V, n_tangents>;
+            const auto pa = ps.template at<V>(i);
             params_t<Model, D> pd;
             fill_fields(pd, [&](std::size_t j) {
                 if constexpr (WithP)
-                    return D::variable(V(pa[j]), n_state + 1 + j);
+                    return D::variable(pa[j], n_state + 1 + j);
                 else
-                    return D(V(pa[j]));
+                    return D(pa[j]);
             });
             std::array<V, n_state> adj;   // adjoint of the state after step t
-            adj.fill(V(0));
+            adj.fill(V(S(0)));
             std::array<V, n_params> gp;   // this element's parameter gradients
-            gp.fill(V(0));
+            gp.fill(V(S(0)));
             for (std::size_t t = T; t-- > 0;) {
                 state_t<Model, D> sd;
                 fill_fields(sd, [&](std::size_t k) {
                     return D::variable(simd::load<V>(saved + (k * T + t) * N + i), k);
                 });
                 const D xd = D::variable(simd::load<V>(saved + (n_state * T + t) * N + i), n_state);
-                const D spk = Model::step(pd, sd, xd);
+                const D spk = call_step(pd, sd, xd, D(noise<V>(opt, T, t, i)));
                 const V g = simd::load<V>(grad_spikes + t * N + i);
-                // c = d(g * S_t + adj . state_t) / d(state_{t-1}, x_t, params)
+                // c = d(g S[t] + adj . state[t]) / d(state[t-1], x[t], params)
                 std::array<V, n_tangents> c;
                 for (std::size_t m = 0; m < n_tangents; ++m) c[m] = g * spk.d[m];
                 detail::for_each_field_indexed(sd, [&](std::size_t k, const D& f) {
@@ -202,18 +303,18 @@ private:
 
     template <bool WithP>
     static void run_backward(const params_type& p, std::size_t T, std::size_t N, const S* saved,
-                             const S* grad_spikes, S* grad_x, params_type* grad_p) {
+                             const S* grad_spikes, S* grad_x, params_type* grad_p,
+                             const options_type& opt) {
         detail::param_partials<n_params> partials(WithP ? detail::chunk_count(N) : 0);
-        const auto pa = to_array<S>(p);
+        const param_source ps{to_array<S>(p), opt.per_neuron, opt.neurons};
         detail::for_chunks(N, [&](std::size_t b, std::size_t e, std::size_t c) {
-            backward_body<WithP> body{pa, T, N, saved, grad_spikes, grad_x, &partials, c};
+            backward_body<WithP> body{ps, opt, T, N, saved, grad_spikes, grad_x, &partials, c};
             detail::for_lanes<S>(b, e, body);
         });
         if constexpr (WithP) {
             const auto tot = partials.total();
-            fill_fields(*grad_p, [&, old = to_array<double>(*grad_p)](std::size_t j) {
-                return S(old[j] + tot[j]);
-            });
+            const auto old = to_array<double>(*grad_p);
+            fill_fields(*grad_p, [&](std::size_t j) { return S(old[j] + tot[j]); });
         }
     }
 };

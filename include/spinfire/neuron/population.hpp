@@ -12,8 +12,11 @@
 // Both run TBB over fixed chunks of N and are deterministic whatever the thread count. The
 // kernel is the model's hand-written Model::fused_kernel<S> when it has one, else the
 // kernel generated from its step function (generated_kernel, always available for tests).
+#include <algorithm>
+#include <array>
 #include <cstddef>
 
+#include "spinfire/core/aligned.hpp"
 #include "spinfire/neuron/generated.hpp"
 #include "spinfire/neuron/model.hpp"
 
@@ -38,6 +41,58 @@ struct population_kernel : detail::select_kernel<Model, S>::type {
     using base::saved_per_step;
     using base::forward;
     using base::backward;
+};
+
+/// A stateful population stepped one time step at a time (streaming inference, simulation):
+/// one aligned array per state variable (structure of arrays), updated in SIMD batches with
+/// a scalar tail, TBB over chunks. Stepping it T times equals population_kernel::forward.
+template <neuron_model Model, class S = float>
+class population {
+public:
+    using params_type = params_t<Model, S>;
+    static constexpr std::size_t n_state = state_count<Model>;
+
+    population(std::size_t n, const params_type& p) : n_(n), p_(p) {
+        validate_params<Model, S>(p);
+        for (auto& a : state_) a.assign(n, S(0));
+    }
+    std::size_t size() const { return n_; }
+    const params_type& params() const { return p_; }
+    /// State variable k (field order of Model::state) of every neuron.
+    const S* state(std::size_t k) const { return state_[k].data(); }
+    /// Back to the rest state (all zero): call between independent samples.
+    void reset() {
+        for (auto& a : state_) std::fill(a.begin(), a.end(), S(0));
+    }
+    /// One step: x[n] -> spikes[n].
+    void step(const S* x, S* spikes) {
+        body b{this, x, spikes};
+        detail::for_chunks(n_, [&](std::size_t lo, std::size_t hi, std::size_t) {
+            detail::for_lanes<S>(lo, hi, b);
+        });
+    }
+
+private:
+    struct body {
+        population* self;
+        const S* x;
+        S* spikes;
+        template <class V>
+        SPINFIRE_INLINE void run(std::size_t i) {
+            const auto pa = to_array<S>(self->p_);
+            params_t<Model, V> p;
+            fill_fields(p, [&](std::size_t j) { return V(pa[j]); });
+            state_t<Model, V> st;
+            fill_fields(st, [&](std::size_t k) { return simd::load<V>(self->state_[k].data() + i); });
+            simd::store(spikes + i, V(Model::step(p, st, simd::load<V>(x + i))));
+            detail::for_each_field_indexed(
+                st, [&](std::size_t k, const V& f) { simd::store(self->state_[k].data() + i, f); });
+        }
+    };
+
+    std::size_t n_;
+    params_type p_;
+    std::array<aligned_vector<S>, n_state> state_;
 };
 
 } // namespace spinfire::neuron
