@@ -10,7 +10,9 @@
 //   2. thresholds: the cut on h that misclassifies the fewest steps (positive: spikes +1 vs
 //      silent steps; negative likewise on -h), placed mid-gap; data only bracket a threshold.
 //   3. reset: soft (v = h -+ theta) against hard (v = v_reset) by the residual at spike steps;
-//      for soft reset h - v at spike steps measures the thresholds directly.
+//      for soft reset h - v at spike steps measures the thresholds directly. With a hard
+//      reset, step 1 is redone on the silent steps only (options.subthreshold_refit): the
+//      supra-threshold size of H never reaches V, and devices are least linear there.
 // The fitted model is then run free from v0 on the same input and scored (nrmse, R^2 of V,
 // spike agreement), which is what matters for a network, not the one-step residual.
 #include <algorithm>
@@ -37,10 +39,11 @@ struct fit_options {
         (double, saturation_min_gain),   // relative SSE reduction needed to keep it
         (double, theta_pos_default),     // used when the trace has no +1 spike (0: 1.25 max h)
         (double, theta_neg_default),     // likewise for -1 spikes
-        (int, max_iterations));          // Levenberg-Marquardt iterations
+        (int, max_iterations),           // Levenberg-Marquardt iterations
+        (bool, subthreshold_refit));     // hard reset: leak and gain from silent steps only
     fit_options()
         : allow_saturation(true), saturation_min_gain(0.1), theta_pos_default(0),
-          theta_neg_default(0), max_iterations(100) {}
+          theta_neg_default(0), max_iterations(100), subthreshold_refit(true) {}
 };
 
 struct fit_result {
@@ -105,77 +108,95 @@ inline fit_result fit_signed_lif(const trace& tr, const fit_options& opt = {}) {
     auto prev = [&](std::size_t t) { return t == 0 ? tr.v0 : tr.v[t - 1]; };
     fit_result r;
 
-    // 1. leak and gain.
-    double spp = 0, spx = 0, sxx = 0, sph = 0, sxh = 0, mean_h = 0;
-    for (std::size_t t = 0; t < n; ++t) {
-        const double p = prev(t), x = tr.x[t], h = tr.h[t];
-        spp += p * p, spx += p * x, sxx += x * x, sph += p * h, sxh += x * h, mean_h += h;
-    }
-    mean_h /= double(n);
-    if (sxx == 0) throw numeric_error("fit: the input x is zero at every step; gain is not identifiable");
-    if (spp == 0) throw numeric_error("fit: the membrane never leaves 0; leak is not identifiable");
-    const auto lin = detail::solve<2>({{{spp, spx}, {spx, sxx}}}, {sph, sxh});
-    if (!lin)
-        throw numeric_error("fit: membrane and input are collinear; leak and gain are not separable");
-    double beta = (*lin)[0], gain = (*lin)[1], s_sat = 0;
-    auto sse_of = [&](double b, double g, double s) {
-        double e = 0;
-        for (std::size_t t = 0; t < n; ++t) {
-            const double d = detail::saturate(b * prev(t) + g * tr.x[t], s).f - tr.h[t];
-            e += d * d;
-        }
-        return e;
+    // 1. leak and gain, over the steps where use(t) holds.
+    struct regression {
+        double beta, gain, s_sat, r2;
     };
-    const double sse_lin = sse_of(beta, gain, 0);
-    double sse = sse_lin;
-    if (opt.allow_saturation && sse_lin > 0) {
-        // Levenberg-Marquardt from a small s (s = 0 is a stationary point of the even f(s)).
-        double hmax = 0;
-        for (double h : tr.h) hmax = std::max(hmax, std::abs(h));
-        double b = beta, g = gain, s = hmax > 0 ? 0.1 / hmax : 0, lambda = 1e-3;
-        double cur = sse_of(b, g, s);
-        for (int it = 0; it < opt.max_iterations; ++it) {
-            std::array<std::array<double, 3>, 3> jtj{};
-            std::array<double, 3> jtr{};
+    auto regress = [&](auto use) {
+        double spp = 0, spx = 0, sxx = 0, sph = 0, sxh = 0, mean_h = 0;
+        std::size_t m = 0;
+        for (std::size_t t = 0; t < n; ++t) {
+            if (!use(t)) continue;
+            const double p = prev(t), x = tr.x[t], h = tr.h[t];
+            spp += p * p, spx += p * x, sxx += x * x, sph += p * h, sxh += x * h, mean_h += h;
+            ++m;
+        }
+        mean_h /= double(std::max<std::size_t>(m, 1));
+        if (sxx == 0)
+            throw numeric_error("fit: the input x is zero at every step; gain is not identifiable");
+        if (spp == 0) throw numeric_error("fit: the membrane never leaves 0; leak is not identifiable");
+        const auto lin = detail::solve<2>({{{spp, spx}, {spx, sxx}}}, {sph, sxh});
+        if (!lin)
+            throw numeric_error("fit: membrane and input are collinear; leak and gain are not separable");
+        double beta = (*lin)[0], gain = (*lin)[1], s_sat = 0;
+        auto sse_of = [&](double b, double g, double s) {
+            double e = 0;
             for (std::size_t t = 0; t < n; ++t) {
-                const double p = prev(t), x = tr.x[t];
-                const auto e = detail::saturate(b * p + g * x, s);
-                const std::array<double, 3> jr{e.dfdu * p, e.dfdu * x, e.dfds};
-                const double res = tr.h[t] - e.f;
-                for (int i = 0; i < 3; ++i) {
-                    jtr[i] += jr[i] * res;
-                    for (int k = 0; k < 3; ++k) jtj[i][k] += jr[i] * jr[k];
-                }
+                if (!use(t)) continue;
+                const double d = detail::saturate(b * prev(t) + g * tr.x[t], s).f - tr.h[t];
+                e += d * d;
             }
-            bool improved = false;
-            while (lambda < 1e12) {
-                auto a = jtj;
-                for (int i = 0; i < 3; ++i) a[i][i] += lambda * (jtj[i][i] > 0 ? jtj[i][i] : 1);
-                const auto d = detail::solve<3>(a, jtr);
-                if (d) {
-                    const double nb = b + (*d)[0], ng = g + (*d)[1], ns = s + (*d)[2];
-                    const double e = sse_of(nb, ng, ns);
-                    if (std::isfinite(e) && e < cur) {
-                        const double rel = (cur - e) / cur;
-                        b = nb, g = ng, s = ns, cur = e, lambda = std::max(lambda * 0.3, 1e-12);
-                        improved = rel > 1e-12;
-                        break;
+            return e;
+        };
+        const double sse_lin = sse_of(beta, gain, 0);
+        double sse = sse_lin;
+        if (opt.allow_saturation && sse_lin > 0) {
+            // Levenberg-Marquardt from a small s (s = 0 is a stationary point of the even f(s)).
+            double hmax = 0;
+            for (std::size_t t = 0; t < n; ++t)
+                if (use(t)) hmax = std::max(hmax, std::abs(tr.h[t]));
+            double b = beta, g = gain, s = hmax > 0 ? 0.1 / hmax : 0, lambda = 1e-3;
+            double cur = sse_of(b, g, s);
+            for (int it = 0; it < opt.max_iterations; ++it) {
+                std::array<std::array<double, 3>, 3> jtj{};
+                std::array<double, 3> jtr{};
+                for (std::size_t t = 0; t < n; ++t) {
+                    if (!use(t)) continue;
+                    const double p = prev(t), x = tr.x[t];
+                    const auto e = detail::saturate(b * p + g * x, s);
+                    const std::array<double, 3> jr{e.dfdu * p, e.dfdu * x, e.dfds};
+                    const double res = tr.h[t] - e.f;
+                    for (int i = 0; i < 3; ++i) {
+                        jtr[i] += jr[i] * res;
+                        for (int k = 0; k < 3; ++k) jtj[i][k] += jr[i] * jr[k];
                     }
                 }
-                lambda *= 10;
+                bool improved = false;
+                while (lambda < 1e12) {
+                    auto a = jtj;
+                    for (int i = 0; i < 3; ++i) a[i][i] += lambda * (jtj[i][i] > 0 ? jtj[i][i] : 1);
+                    const auto d = detail::solve<3>(a, jtr);
+                    if (d) {
+                        const double nb = b + (*d)[0], ng = g + (*d)[1], ns = s + (*d)[2];
+                        const double e = sse_of(nb, ng, ns);
+                        if (std::isfinite(e) && e < cur) {
+                            const double rel = (cur - e) / cur;
+                            b = nb, g = ng, s = ns, cur = e, lambda = std::max(lambda * 0.3, 1e-12);
+                            improved = rel > 1e-12;
+                            break;
+                        }
+                    }
+                    lambda *= 10;
+                }
+                if (!improved) break;
             }
-            if (!improved) break;
+            if (cur < (1 - opt.saturation_min_gain) * sse_lin && s != 0)
+                beta = b, gain = g, s_sat = std::abs(s), sse = cur;
         }
-        if (cur < (1 - opt.saturation_min_gain) * sse_lin && s != 0)
-            beta = b, gain = g, s_sat = std::abs(s), sse = cur;
-    }
-    double sst = 0;
-    for (double h : tr.h) sst += (h - mean_h) * (h - mean_h);
-    r.one_step_r2 = sse == 0 ? 1.0 : (sst > 0 ? 1 - sse / sst : -std::numeric_limits<double>::infinity());
-    r.beta_raw = beta;
-    r.model.beta = beta;
-    r.model.gain = gain;
-    r.model.v_sat = s_sat > 0 ? 1 / s_sat : 0;
+        double sst = 0;
+        for (std::size_t t = 0; t < n; ++t)
+            if (use(t)) sst += (tr.h[t] - mean_h) * (tr.h[t] - mean_h);
+        const double r2 = sse == 0 ? 1.0 : (sst > 0 ? 1 - sse / sst : -std::numeric_limits<double>::infinity());
+        return regression{beta, gain, s_sat, r2};
+    };
+    auto set_regression = [&](const regression& g) {
+        r.one_step_r2 = g.r2;
+        r.beta_raw = g.beta;
+        r.model.beta = g.beta;
+        r.model.gain = g.gain;
+        r.model.v_sat = g.s_sat > 0 ? 1 / g.s_sat : 0;
+    };
+    set_regression(regress([](std::size_t) { return true; }));
 
     // 2. thresholds.
     std::vector<double> pos_fired, pos_silent, neg_fired, neg_silent;
@@ -228,6 +249,17 @@ inline fit_result fit_signed_lif(const trace& tr, const fit_options& opt = {}) {
         if (sse_hard <= sse_soft) {
             r.model.hard_reset = true;
             r.model.v_reset = v_reset;
+            // With a hard reset the size of H above threshold never reaches V: refit leak and
+            // gain on the sub-threshold steps only, where the membrane is what the network
+            // integrates (a device is often nonlinear exactly on the large supra-threshold
+            // inputs). Needs enough silent steps to be identifiable.
+            if (opt.subthreshold_refit && n - std::size_t(npos + nneg) >= 8) {
+                try {
+                    set_regression(regress([&](std::size_t t) { return tr.s[t] == 0; }));
+                } catch (const numeric_error&) {
+                    // keep the all-steps regression
+                }
+            }
         } else {
             // The subtracted amount is the threshold itself; trust it where it is positive.
             if (npos && soft_pos > 0) tp = soft_pos;

@@ -173,3 +173,140 @@ TEST_CASE("protocol: bad protocols and inputs give clear errors") {
     k["input"] = "magic";
     CHECK_THROWS_WITH_AS(fit::protocol_from_json(k), doctest::Contains("unknown mechanism"), error);
 }
+
+// ---- sweeps, variability, export -------------------------------------------------------------
+#include <spinfire/fit.hpp>
+
+namespace {
+fit::sweep_config small_sweep_config() {
+    fit::sweep_config c;
+    c.steps = 60;
+    c.chunk = 3; // several chunks, one mixing nothing but split at the temperature change
+    return c;
+}
+fit::sweep_grid small_grid() {
+    fit::sweep_grid g;
+    g.width_nm = {9, 10, 11};
+    g.amplitude = {1.0e-3, 1.5e-3};
+    g.temperature = {0, 300};
+    return g;
+}
+} // namespace
+
+TEST_CASE("sweep: identical CSV rows with 1 and 2 threads; CSV round trip") {
+    const auto c = small_sweep_config();
+    const auto g = small_grid();
+    REQUIRE(fit::grid_size(g) == 12);
+    std::vector<fit::sweep_row> a, b;
+    std::size_t calls = 0;
+    {
+        threads t(1);
+        a = fit::run_sweep(c, g, [&](std::size_t done, std::size_t total) {
+            ++calls;
+            CHECK(done <= total);
+        });
+    }
+    {
+        threads t(2);
+        b = fit::run_sweep(c, g);
+    }
+    CHECK(calls == 4); // chunks of 3 points
+    REQUIRE(a.size() == 12);
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK(fit::to_csv_line(a[i]) == fit::to_csv_line(b[i]));
+    // Grid order: width fastest, temperature slowest.
+    CHECK(a[1].point.width_nm == 10);
+    CHECK(a[3].point.amplitude == 1.5e-3);
+    CHECK(a[6].point.temperature == 300);
+    // The nominal point at 0 K is a signed LIF (the default protocol's design point).
+    CHECK(a[4].failure.empty());
+    CHECK(a[4].model.beta > 0.3);
+    CHECK(a[4].model.beta < 0.7);
+
+    const auto dir = test::scratch_dir("fit_sweep");
+    const auto file = (dir / "sweep.csv").string();
+    fit::write_sweep_csv(file, a);
+    const auto back = fit::read_sweep_csv(file);
+    REQUIRE(back.size() == a.size());
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK(fit::to_csv_line(back[i]) == fit::to_csv_line(a[i]));
+
+    const auto msg = fit::write_heatmap(a, "width_nm", "amplitude", (dir / "heat").string());
+    CHECK(std::filesystem::exists(dir / "heat.dat"));
+    CHECK(std::filesystem::exists(dir / "heat.gp"));
+    MESSAGE(msg);
+    CHECK_THROWS_WITH_AS(fit::write_heatmap(a, "width", "amplitude", (dir / "x").string()),
+                         doctest::Contains("unknown axis 'width'"), parameter_error);
+
+    std::ofstream((dir / "bad.csv").string()) << "index,width_nm\n1,2\n";
+    CHECK_THROWS_WITH_AS(fit::read_sweep_csv((dir / "bad.csv").string()), doctest::Contains("header"), data_error);
+    std::string text;
+    {
+        std::ifstream in(file);
+        std::getline(in, text);
+        text += "\n1,abc\n";
+    }
+    std::ofstream((dir / "bad2.csv").string()) << text;
+    CHECK_THROWS_WITH_AS(fit::read_sweep_csv((dir / "bad2.csv").string()), doctest::Contains("cells"), data_error);
+}
+
+TEST_CASE("sweep: a grid with zero points, a non-finite axis or bad JSON is refused") {
+    auto g = small_grid();
+    g.alpha.clear();
+    CHECK_THROWS_WITH_AS(fit::grid_size(g), doctest::Contains("grid.alpha"), parameter_error);
+    CHECK_THROWS_AS(fit::run_sweep(small_sweep_config(), g), parameter_error);
+    g = small_grid();
+    g.height_nm = {50, std::nan("")};
+    CHECK_THROWS_WITH_AS(fit::grid_size(g), doctest::Contains("grid.height_nm"), parameter_error);
+    // Grid JSON: round trip; unknown axes are named.
+    const auto j = io::to_json(small_grid());
+    fit::sweep_grid h;
+    io::from_json(j, h, "grid");
+    CHECK(io::to_json(h) == j);
+    auto k = j;
+    k["depth_nm"] = {1, 2};
+    CHECK_THROWS_WITH_AS(io::from_json(k, h, "grid"), doctest::Contains("unknown key 'depth_nm'"), error);
+}
+
+TEST_CASE("variability: identical devices give no spread; tolerances give spread and errors") {
+    std::vector<double> x(40);
+    rng::stream s(21, 0);
+    for (auto& e : x) e = s.normal();
+    fit::variability_spec none;
+    none.dimension_tol_nm = 0, none.ku_sigma = 0, none.ms_rel_sigma = 0, none.temperature = 0;
+    none.devices = 4;
+    const fit::protocol p;
+    const auto r0 = fit::run_variability(device::orthogonal_mtj(), p, none, x);
+    REQUIRE(r0.fits.size() == 4);
+    CHECK(r0.beta.std == 0);
+    CHECK(r0.spread.gain_rel == 0);
+    CHECK(r0.sign_error_rate == 0);
+    // Every device is the nominal one: its fit is the nominal fit.
+    CHECK(r0.beta.mean == doctest::Approx(r0.nominal.model.beta).epsilon(1e-12));
+
+    fit::variability_spec spec;
+    spec.devices = 8;
+    const auto r = fit::run_variability(device::orthogonal_mtj(), p, spec, x);
+    CHECK(r.fits.size() + r.failures.size() == 8);
+    CHECK(r.beta.std > 0);
+    CHECK(r.spread.gain_rel > 0);
+    CHECK(r.read_noise.mean > 0); // 300 K: the membrane jitters
+    const auto j = fit::to_json(r);
+    CHECK(j.contains("sign_error_rate"));
+}
+
+TEST_CASE("export: fitted-neuron file from a device fit loads back; non-LIF fits are refused") {
+    const auto dir = test::scratch_dir("fit_export");
+    auto lane = default_lane();
+    const auto x = gaussian_input(60, 22);
+    const auto r = fit::run_protocol(std::span(&lane, 1), x).front();
+    const auto f = fit::fit_signed_lif(r.tr);
+    const auto n = fit::make_fitted_neuron(f, lane.device, lane.proto, {0.1, 0.1, 0.1, 0.1, 0.01});
+    fit::save((dir / "n.json").string(), n);
+    const auto back = fit::load_fitted_neuron((dir / "n.json").string());
+    CHECK(back.model.beta == f.model.beta);
+    CHECK(back.device.at("width") == lane.device.width);
+    CHECK(fit::protocol_from_json(back.protocol).step_ns == lane.proto.step_ns);
+    auto bad = f;
+    bad.model.beta = 1.2;
+    CHECK_THROWS_WITH_AS(fit::make_fitted_neuron(bad, lane.device, lane.proto), doctest::Contains("model.beta"),
+                         parameter_error);
+}

@@ -1,0 +1,158 @@
+#pragma once
+// Device-to-device variability and temperature (the paper leaves both open): Monte Carlo over
+// dimension tolerance (uniform +-tol per axis), anisotropy spread (normal K_u), Ms spread
+// (normal, relative) and thermal noise, every device driven by the same input. Reports the
+// distribution of fitted parameters, the spike errors of each device against the nominal
+// model (what a network trained on the nominal fit expects), and the parameter_spread that
+// the fitted-neuron file carries so a network can sample a device per neuron.
+#include <algorithm>
+#include <cmath>
+#include <oneapi/tbb/parallel_for.h>
+#include <string>
+#include <vector>
+
+#include "spinfire/core/error.hpp"
+#include "spinfire/core/philox.hpp"
+#include "spinfire/core/reflect.hpp"
+#include "spinfire/fit/device_protocol.hpp"
+#include "spinfire/fit/fitted_neuron.hpp"
+#include "spinfire/fit/metrics.hpp"
+#include "spinfire/fit/signed_lif_fit.hpp"
+
+namespace spinfire::fit {
+
+struct variability_spec {
+    BOOST_HANA_DEFINE_STRUCT(variability_spec,
+                             (double, dimension_tol_nm), // uniform +-tol on W, L, T
+                             (double, ku_sigma),         // J/m^3, normal, along the easy axis
+                             (double, ms_rel_sigma),     // relative, normal
+                             (double, temperature),      // K
+                             (long, devices),
+                             (long, seed));
+    variability_spec()
+        : dimension_tol_nm(1.0), ku_sigma(5e3), ms_rel_sigma(0.02), temperature(300),
+          devices(64), seed(11) {}
+};
+
+struct stat {
+    BOOST_HANA_DEFINE_STRUCT(stat, (double, mean), (double, std), (double, min), (double, max));
+};
+
+inline stat make_stat(const std::vector<double>& v) {
+    stat s{0, 0, 0, 0};
+    if (v.empty()) return s;
+    s.min = *std::min_element(v.begin(), v.end());
+    s.max = *std::max_element(v.begin(), v.end());
+    for (double e : v) s.mean += e;
+    s.mean /= double(v.size());
+    for (double e : v) s.std += (e - s.mean) * (e - s.mean);
+    s.std = v.size() > 1 ? std::sqrt(s.std / double(v.size() - 1)) : 0.0;
+    return s;
+}
+
+struct variability_result {
+    fit_result nominal;                   // the nominal device at 0 K
+    std::vector<device::mtj> devices;     // the sampled devices
+    std::vector<signed_lif_params> fits;  // per device (failed devices omitted)
+    std::vector<std::string> failures;    // per failed device: why
+    stat beta, gain, theta_pos, theta_neg, nrmse, read_noise;
+    double sign_error_rate = 0; // opposite-sign spikes / nominal spikes
+    double missed_rate = 0;     // nominal spiked, device silent / nominal spikes
+    double extra_rate = 0;      // device spiked, nominal silent / nominal spikes
+    parameter_spread spread{};
+};
+
+/// Samples spec.devices devices around `nominal`, runs them under protocol p with input x,
+/// fits each, and summarizes. Throws when the nominal device cannot be fitted.
+inline variability_result run_variability(const device::mtj& nominal, const protocol& p,
+                                          const variability_spec& spec, std::span<const double> x,
+                                          const sot_line& line = {}, const fit_options& fo = {}) {
+    require_non_negative("dimension_tol_nm", spec.dimension_tol_nm);
+    require_non_negative("ku_sigma", spec.ku_sigma);
+    require_non_negative("ms_rel_sigma", spec.ms_rel_sigma);
+    require_non_negative("temperature", spec.temperature);
+    if (spec.devices < 2) throw parameter_error("devices", "must be >= 2");
+    variability_result out;
+    {
+        device::mtj d0 = nominal;
+        d0.temperature = 0;
+        const protocol_lane l{d0, p, line};
+        const auto r = run_protocol(std::span(&l, 1), x).front();
+        if (!r.failure.empty()) throw numeric_error("nominal device failed: " + r.failure);
+        out.nominal = fit_signed_lif(r.tr, fo);
+    }
+    std::vector<protocol_lane> lanes;
+    for (long i = 0; i < spec.devices; ++i) {
+        rng::stream s(std::uint64_t(spec.seed), std::uint64_t(i));
+        device::mtj d = nominal;
+        const double tol = spec.dimension_tol_nm * 1e-9;
+        d.width += s.uniform(-tol, tol);
+        d.length += s.uniform(-tol, tol);
+        d.height += s.uniform(-tol, tol);
+        d.K_u += spec.ku_sigma * s.normal();
+        d.Ms *= 1 + spec.ms_rel_sigma * s.normal();
+        d.temperature = spec.temperature;
+        out.devices.push_back(d);
+        lanes.push_back({d, p, line});
+    }
+    run_settings rs;
+    rs.seed = std::uint64_t(spec.seed);
+    const auto res = run_protocol(lanes, x, rs);
+    std::vector<fit_result> fits(lanes.size());
+    std::vector<std::string> why(lanes.size());
+    oneapi::tbb::parallel_for(std::size_t(0), lanes.size(), [&](std::size_t i) {
+        if (!res[i].failure.empty()) {
+            why[i] = res[i].failure;
+            return;
+        }
+        try {
+            fits[i] = fit_signed_lif(res[i].tr, fo);
+        } catch (const error& e) {
+            why[i] = e.what();
+        }
+    });
+    std::vector<double> b, g, tp, tn, e, rn;
+    long ref_spikes = 0, sign = 0, missed = 0, extra = 0;
+    for (std::size_t i = 0; i < lanes.size(); ++i) {
+        if (!why[i].empty()) {
+            out.failures.push_back("device " + std::to_string(i) + ": " + why[i]);
+            continue;
+        }
+        const auto& f = fits[i];
+        out.fits.push_back(f.model);
+        b.push_back(f.model.beta), g.push_back(f.model.gain);
+        tp.push_back(f.model.theta_pos), tn.push_back(f.model.theta_neg);
+        e.push_back(f.quality.nrmse);
+        // Read noise: RMS one-step residual of the device's own fit (thermal jitter in V).
+        const auto& tr = res[i].tr;
+        double sse = 0;
+        for (std::size_t t = 0; t < tr.size(); ++t) {
+            const double d = tr.h[t] - membrane_input(f.model, t ? tr.v[t - 1] : tr.v0, tr.x[t]);
+            sse += d * d;
+        }
+        rn.push_back(std::sqrt(sse / double(tr.size())));
+        const auto c = compare_spikes(out.nominal.model_trace.s, tr.s);
+        ref_spikes += c.device_spikes(), sign += c.sign_errors, missed += c.missed, extra += c.extra;
+    }
+    out.beta = make_stat(b), out.gain = make_stat(g), out.theta_pos = make_stat(tp);
+    out.theta_neg = make_stat(tn), out.nrmse = make_stat(e), out.read_noise = make_stat(rn);
+    if (ref_spikes > 0) {
+        out.sign_error_rate = double(sign) / double(ref_spikes);
+        out.missed_rate = double(missed) / double(ref_spikes);
+        out.extra_rate = double(extra) / double(ref_spikes);
+    }
+    auto rel = [](const stat& s) { return s.mean != 0 ? s.std / std::abs(s.mean) : 0.0; };
+    out.spread = {rel(out.beta), rel(out.gain), rel(out.theta_pos), rel(out.theta_neg), out.read_noise.mean};
+    return out;
+}
+
+inline io::json to_json(const variability_result& r) {
+    return {{"beta", io::to_json(r.beta)},           {"gain", io::to_json(r.gain)},
+            {"theta_pos", io::to_json(r.theta_pos)}, {"theta_neg", io::to_json(r.theta_neg)},
+            {"nrmse", io::to_json(r.nrmse)},         {"read_noise", io::to_json(r.read_noise)},
+            {"sign_error_rate", r.sign_error_rate},  {"missed_rate", r.missed_rate},
+            {"extra_rate", r.extra_rate},            {"spread", io::to_json(r.spread)},
+            {"devices_fitted", r.fits.size()},       {"failures", r.failures}};
+}
+
+} // namespace spinfire::fit
