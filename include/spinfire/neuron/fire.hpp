@@ -8,15 +8,16 @@
 namespace spinfire::neuron {
 
 namespace detail {
-/// Surrogate width for threshold theta: width * theta, or the absolute width for a smooth
-/// stand-in (so its forward depends on theta only through u and finite differences match).
+/// Inverse surrogate width for threshold theta: 1 / (width * theta), or 1 / width for a
+/// smooth stand-in (so its forward depends on theta only through u and finite differences
+/// match the surrogate).
 template <class Surrogate, class V>
-SPINFIRE_INLINE V surrogate_width(const V& theta) {
+SPINFIRE_INLINE V surrogate_inv_width(const V& theta) {
     using S = simd::scalar_of_t<V>;
     if constexpr (Surrogate::smooth_forward)
-        return V(S(Surrogate::width));
+        return V(S(1.0 / Surrogate::width));
     else
-        return V(S(Surrogate::width)) * theta;
+        return V(S(1.0 / Surrogate::width)) / theta;
 }
 } // namespace detail
 
@@ -25,14 +26,17 @@ template <class T, class Surrogate>
 SPINFIRE_INLINE T fire(const T& h, const T& theta, Surrogate) {
     if constexpr (is_dual_v<T>) {
         using V = typename T::value_type;
-        const V w = detail::surrogate_width<Surrogate>(theta.v);
+        const V iw = detail::surrogate_inv_width<Surrogate>(theta.v);
         const V u = h.v - theta.v;
-        T r(step_forward<Surrogate>(u, w));
-        const V g = Surrogate::grad(u, w);
+        T r(step_forward<Surrogate>(u, iw));
+        const V g = Surrogate::grad(u, iw);
         for (std::size_t k = 0; k < T::tangents; ++k) r.d[k] = g * (h.d[k] - theta.d[k]);
         return r;
     } else {
-        return step_forward<Surrogate>(h - theta, detail::surrogate_width<Surrogate>(theta));
+        if constexpr (Surrogate::smooth_forward)
+            return step_forward<Surrogate>(h - theta, detail::surrogate_inv_width<Surrogate>(theta));
+        else
+            return step_forward<Surrogate>(h - theta, theta); // the width is not used
     }
 }
 

@@ -134,14 +134,14 @@ private:
         template <class V>
         SPINFIRE_INLINE void run(std::size_t i) {
             const V beta(p.beta), theta(p.theta);
-            const V w = detail::surrogate_width<Surrogate>(theta);
+            const V iw = detail::surrogate_inv_width<Surrogate>(theta);
             V adj(S(0));                 // adjoint of V[t]
             V g_beta(S(0)), g_theta(S(0));
             for (std::size_t t = T; t-- > 0;) {
                 const V h = simd::load<V>(saved + t * N + i);
                 const V g = simd::load<V>(grad_spikes + t * N + i);
-                const V g_pos = Surrogate::grad(h - theta, w);
-                const V g_neg = Surrogate::grad(-h - theta, w);
+                const V g_pos = Surrogate::grad(h - theta, iw);
+                const V g_neg = Surrogate::grad(-h - theta, iw);
                 const V ds_dh = g_pos + g_neg;
                 const V dv_dh = DetachReset ? V(S(1)) : V(S(1)) - theta * ds_dh;
                 const V adj_h = g * ds_dh + adj * dv_dh;

@@ -4,8 +4,9 @@
 // w = width * theta. A surrogate is a struct with
 //   static constexpr double width;                  // relative to the threshold
 //   static constexpr bool smooth_forward;            // forward uses primitive() too
-//   template <class T> static T grad(u, w);          // the bump
-//   template <class T> static T primitive(u, w);     // its integral, rising 0 -> 1
+//   template <class T> static T grad(u, iw);         // the bump, iw = 1 / w
+//   template <class T> static T primitive(u, iw);    // its integral, rising 0 -> 1
+// They take the inverse width so kernels hoist the one division out of their loops.
 // smooth<S> turns a surrogate's forward into its primitive: then the model is smooth and
 // finite differences of the forward equal the surrogate gradient (used by the tests).
 #include "spinfire/core/dual.hpp"
@@ -18,12 +19,12 @@ struct triangle {
     static constexpr double width = 1.0;
     static constexpr bool smooth_forward = false;
     template <class T>
-    static SPINFIRE_INLINE T grad(const T& u, const T& w) {
-        return math::max(T(0), T(1) - math::abs(u) / w) / w;
+    static SPINFIRE_INLINE T grad(const T& u, const T& iw) {
+        return math::max(T(0), T(1) - math::abs(u) * iw) * iw;
     }
     template <class T>
-    static SPINFIRE_INLINE T primitive(const T& u, const T& w) {
-        const T z = math::min(T(1), math::max(T(-1), u / w));
+    static SPINFIRE_INLINE T primitive(const T& u, const T& iw) {
+        const T z = math::min(T(1), math::max(T(-1), u * iw));
         const T half = T(0.5) * z * z;
         return math::select(z < T(0), T(0.5) + z + half, T(0.5) + z - half);
     }
@@ -34,13 +35,13 @@ struct sigmoid {
     static constexpr double width = 1.0;
     static constexpr bool smooth_forward = false;
     template <class T>
-    static SPINFIRE_INLINE T primitive(const T& u, const T& w) {
-        return T(1) / (T(1) + math::exp(T(-4) * u / w));
+    static SPINFIRE_INLINE T primitive(const T& u, const T& iw) {
+        return T(1) / (T(1) + math::exp(T(-4) * u * iw));
     }
     template <class T>
-    static SPINFIRE_INLINE T grad(const T& u, const T& w) {
-        const T s = primitive(u, w);
-        return T(4) * s * (T(1) - s) / w;
+    static SPINFIRE_INLINE T grad(const T& u, const T& iw) {
+        const T s = primitive(u, iw);
+        return T(4) * s * (T(1) - s) * iw;
     }
 };
 
@@ -49,13 +50,13 @@ struct atan {
     static constexpr double width = 1.0;
     static constexpr bool smooth_forward = false;
     template <class T>
-    static SPINFIRE_INLINE T grad(const T& u, const T& w) {
-        const T z = T(3.14159265358979323846) * u / w;
-        return T(1) / (w * (T(1) + z * z));
+    static SPINFIRE_INLINE T grad(const T& u, const T& iw) {
+        const T z = T(3.14159265358979323846) * u * iw;
+        return iw / (T(1) + z * z);
     }
     template <class T>
-    static SPINFIRE_INLINE T primitive(const T& u, const T& w) {
-        const T z = T(3.14159265358979323846) * u / w;
+    static SPINFIRE_INLINE T primitive(const T& u, const T& iw) {
+        const T z = T(3.14159265358979323846) * u * iw;
         if constexpr (simd::is_batch_v<T>)
             return T(0.5) + xsimd::atan(z) * T(0.31830988618379067154);
         else
@@ -68,12 +69,12 @@ struct straight_through {
     static constexpr double width = 1.0;
     static constexpr bool smooth_forward = false;
     template <class T>
-    static SPINFIRE_INLINE T grad(const T& u, const T& w) {
-        return math::select(math::abs(u) < w, T(0.5) / w, T(0));
+    static SPINFIRE_INLINE T grad(const T& u, const T& iw) {
+        return math::select(math::abs(u) * iw < T(1), T(0.5) * iw, T(0));
     }
     template <class T>
-    static SPINFIRE_INLINE T primitive(const T& u, const T& w) {
-        return math::min(T(1), math::max(T(0), (u + w) / (T(2) * w)));
+    static SPINFIRE_INLINE T primitive(const T& u, const T& iw) {
+        return math::min(T(1), math::max(T(0), T(0.5) * (u * iw + T(1))));
     }
 };
 
@@ -84,11 +85,11 @@ struct smooth : Surrogate {
     static constexpr bool smooth_forward = true;
 };
 
-/// Heaviside(u) = [u >= 0] for the forward; primitive(u, w) under a smooth stand-in.
+/// Heaviside(u) = [u >= 0] for the forward; primitive(u, iw) under a smooth stand-in.
 template <class Surrogate, class T>
-SPINFIRE_INLINE T step_forward(const T& u, const T& w) {
+SPINFIRE_INLINE T step_forward(const T& u, const T& iw) {
     if constexpr (Surrogate::smooth_forward)
-        return Surrogate::primitive(u, w);
+        return Surrogate::primitive(u, iw);
     else
         return math::select(u >= T(0), T(1), T(0));
 }

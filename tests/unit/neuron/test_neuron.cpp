@@ -138,11 +138,11 @@ TEST_CASE_TEMPLATE("surrogate: grad is the derivative of primitive and has unit 
     const double w = 0.8, h = 1e-6;
     double area = 0;
     const double du = 1e-3;
-    for (double u = -60; u < 60; u += du) area += Sg::grad(u, w) * du;
-    CHECK(area == doctest::Approx(1.0).epsilon(Sg::grad(50.0, w) > 0 ? 1e-2 : 1e-3));
+    for (double u = -60; u < 60; u += du) area += Sg::grad(u, 1 / w) * du;
+    CHECK(area == doctest::Approx(1.0).epsilon(Sg::grad(50.0, 1 / w) > 0 ? 1e-2 : 1e-3));
     for (double u : {-0.9, -0.31, 0.05, 0.4, 0.77, 1.9}) {
-        const double fd = (Sg::primitive(u + h, w) - Sg::primitive(u - h, w)) / (2 * h);
-        CHECK(Sg::grad(u, w) == doctest::Approx(fd).epsilon(1e-5));
+        const double fd = (Sg::primitive(u + h, 1 / w) - Sg::primitive(u - h, 1 / w)) / (2 * h);
+        CHECK(Sg::grad(u, 1 / w) == doctest::Approx(fd).epsilon(1e-5));
     }
 }
 
@@ -245,10 +245,13 @@ TEST_CASE_TEMPLATE("signed_lif: hand-written backward equals the generated one",
     CHECK(gp1.beta == doctest::Approx(gp2.beta).epsilon(1e-4));
     CHECK(gp1.theta == doctest::Approx(gp2.theta).epsilon(1e-4));
     CHECK(gp1.beta != doctest::Approx(0.25f)); // something was added
-    // Without parameter gradients grad_x is the same.
+    // Without parameter gradients grad_x is the same (to rounding: another instantiation).
     std::vector<float> g3(T * N);
     F::backward(p, T, N, sv1.data(), gs.data(), g3.data(), nullptr);
-    CHECK(g3 == g1);
+    worst = 0;
+    for (std::size_t k = 0; k < T * N; ++k)
+        worst = std::max(worst, double(std::abs(g3[k] - g1[k])) / (1.0 + std::abs(g1[k])));
+    CHECK(worst < 1e-6);
 }
 
 TEST_CASE("kernels: results independent of thread count for a fixed seed") {
