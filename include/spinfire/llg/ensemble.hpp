@@ -186,23 +186,34 @@ private:
         }
     }
 
+    // Lanes per group: the SIMD path steps `interleave` independent batches side by side in
+    // one loop, so that their dependency chains (divisions, square roots) overlap in the
+    // out-of-order core; one RK4 step of one batch is latency-bound. The scalar reference
+    // path is one lane at a time.
+#ifndef SPINFIRE_LLG_INTERLEAVE
+    static constexpr std::size_t interleave = 2;
+#else
+    static constexpr std::size_t interleave = SPINFIRE_LLG_INTERLEAVE;
+#endif
+
     template <class T>
     void dispatch(const run_options& opt, run_result<Real>& res) {
-        constexpr std::size_t w = simd::lanes_v<T>;
-        const std::size_t blocks = (n_ + w - 1) / w;
+        constexpr std::size_t k = simd::is_batch_v<T> ? interleave : 1;
+        constexpr std::size_t g = k * simd::lanes_v<T>;
+        const std::size_t groups = (n_ + g - 1) / g;
         auto body = [&](std::size_t b0, std::size_t b1) {
             for (std::size_t b = b0; b < b1; ++b) {
                 if (opt.method == integrator::rk4)
-                    run_block<T, integrator::rk4>(b * w, opt, res);
+                    run_group<T, k, integrator::rk4>(b * g, opt, res);
                 else
-                    run_block<T, integrator::heun>(b * w, opt, res);
+                    run_group<T, k, integrator::heun>(b * g, opt, res);
             }
         };
-        if (opt.parallel && blocks > 1)
-            oneapi::tbb::parallel_for(oneapi::tbb::blocked_range<std::size_t>(0, blocks, 1),
+        if (opt.parallel && groups > 1)
+            oneapi::tbb::parallel_for(oneapi::tbb::blocked_range<std::size_t>(0, groups, 1),
                                       [&](const auto& r) { body(r.begin(), r.end()); });
         else
-            body(0, blocks);
+            body(0, groups);
     }
 
     // Mask helpers: bool for scalars, batch_bool for batches.
@@ -218,8 +229,7 @@ private:
     }
     template <class M>
     static M mask_not(const M& a) {
-        if constexpr (std::is_same_v<M, bool>) return !a;
-        else return !a;
+        return !a;
     }
     template <class T, class M>
     static bool mask_lane(const M& m, std::size_t i) {
@@ -227,164 +237,211 @@ private:
         else return simd::lane(math::select(m, T(1), T(0)), i) != 0;
     }
 
+    /// Everything one batch of lanes needs in registers (or L1) during a run.
     template <class T>
-    T load_lanes(const aligned_vector<Real>& v, std::size_t first) const {
-        constexpr std::size_t w = simd::lanes_v<T>;
-        alignas(SPINFIRE_ALIGNMENT) Real buf[w];
-        for (std::size_t i = 0; i < w; ++i) buf[i] = v[std::min(first + i, n_ - 1)];
-        return simd::load<T>(buf);
-    }
-
-    template <class T, integrator Method>
-    void run_block(std::size_t first, const run_options& opt, run_result<Real>& res) {
-        constexpr std::size_t w = simd::lanes_v<T>;
+    struct batch_state {
         using M = decltype(T() < T());
-        using params_t = typename System::template params<T>;
-        // Lane i of the batch is device min(first + i, n - 1): pad lanes copy the last one.
-        const lane_params* lp[w];
-        const llg::drive* dr[w];
-        std::size_t real = 0;
-        bool const_drive = true;
-        for (std::size_t i = 0; i < w; ++i) {
-            const std::size_t k = std::min(first + i, n_ - 1);
-            lp[i] = &params_[k];
-            dr[i] = &drives_[k];
-            const_drive = const_drive && dr[i]->is_constant();
-            real += first + i < n_;
-        }
-        const params_t p = System::template pack<T>(lp);
-        const T gp = System::reduced_gamma(p);
-        const T dt = T(Real(opt.dt));
-        vec3<T> m(load_lanes<T>(mx_, first), load_lanes<T>(my_, first), load_lanes<T>(mz_, first));
-
-        alignas(SPINFIRE_ALIGNMENT) Real ubuf[3][w];
-        auto drive_at = [&](double t, int slot) {
-            for (std::size_t i = 0; i < w; ++i) ubuf[slot][i] = Real((*dr[i])(t));
-            return simd::load<T>(ubuf[slot]);
-        };
-        T u0 = drive_at(t_, 0), uh = u0, u1 = u0;
-
-        T sigma = T(0);
-        bool noisy = false;
-        if constexpr (System::stochastic) {
-            alignas(SPINFIRE_ALIGNMENT) Real s[w];
-            for (std::size_t i = 0; i < w; ++i) {
-                s[i] = Real(System::sigma_rate(*lp[i]) / std::sqrt(opt.dt));
-                noisy = noisy || s[i] > 0;
-            }
-            sigma = simd::load<T>(s);
-        }
-
-        // Events: projections, armed masks, active lanes.
-        const std::size_t ne = opt.events.size();
-        std::vector<vec3<T>> axes;
-        std::vector<T> level, rearm, proj;
         struct mask_box {
             M v;
         };
+        typename System::template params<T> p;
+        T gp, sigma, u0, uh, u1;
+        vec3<T> m;
+        std::size_t first = 0, real = 0; // first lane, number of real (non-pad) lanes
+        bool const_drive = true, noisy = false;
+        const llg::drive* dr[simd::lanes_v<T>];
+        std::vector<T> proj;
         std::vector<mask_box> armed; // (not vector<M>: M is bool on the scalar path)
+        M active;
+        std::size_t n_active = 0;
+        std::size_t counts[simd::lanes_v<T>] = {};
+    };
+
+    template <class T>
+    T drive_at(const batch_state<T>& b, double t) const {
+        constexpr std::size_t w = simd::lanes_v<T>;
+        alignas(SPINFIRE_ALIGNMENT) Real buf[w];
+        for (std::size_t i = 0; i < w; ++i) buf[i] = Real((*b.dr[i])(t));
+        return simd::load<T>(buf);
+    }
+
+    template <class T>
+    void load_state(batch_state<T>& b, std::size_t first, const run_options& opt) const {
+        constexpr std::size_t w = simd::lanes_v<T>;
+        // Lane i of the batch is device min(first + i, n - 1): pad lanes copy the last one.
+        const lane_params* lp[w];
+        alignas(SPINFIRE_ALIGNMENT) Real x[w], y[w], z[w], sg[w];
+        b.first = first;
+        b.real = 0;
+        for (std::size_t i = 0; i < w; ++i) {
+            const std::size_t k = std::min(first + i, n_ - 1);
+            lp[i] = &params_[k];
+            b.dr[i] = &drives_[k];
+            b.const_drive = b.const_drive && b.dr[i]->is_constant();
+            b.real += first + i < n_;
+            x[i] = mx_[k], y[i] = my_[k], z[i] = mz_[k];
+            sg[i] = Real(System::sigma_rate(*lp[i]) / std::sqrt(opt.dt));
+            b.noisy = b.noisy || sg[i] > 0;
+        }
+        b.p = System::template pack<T>(lp);
+        b.gp = System::reduced_gamma(b.p);
+        b.sigma = simd::load<T>(sg);
+        b.m = vec3<T>(simd::load<T>(x), simd::load<T>(y), simd::load<T>(z));
+        b.u0 = b.uh = b.u1 = drive_at(b, t_);
         for (const auto& e : opt.events) {
             const vec3<T> a(T(Real(e.axis.x)), T(Real(e.axis.y)), T(Real(e.axis.z)));
-            axes.push_back(a);
-            level.push_back(T(Real(e.level)));
-            rearm.push_back(T(Real(std::isnan(e.rearm) ? e.level : e.rearm)));
-            proj.push_back(dot(m, a));
-            armed.push_back({e.direction > 0 ? proj.back() < rearm.back()
-                                             : proj.back() > rearm.back()});
+            const T pr = dot(b.m, a);
+            const T re = T(Real(std::isnan(e.rearm) ? e.level : e.rearm));
+            b.proj.push_back(pr);
+            b.armed.push_back({e.direction > 0 ? pr < re : pr > re});
         }
-        M active = T(0) == T(0);
-        std::size_t n_active = real;
-        std::vector<std::size_t> counts(w, 0);
+        b.active = T(0) == T(0);
+        b.n_active = b.real;
+    }
 
-        auto& tr = res.trace;
-        auto record = [&](std::size_t k) {
-            alignas(SPINFIRE_ALIGNMENT) Real bx[w], by[w], bz[w];
-            simd::store(bx, m.x), simd::store(by, m.y), simd::store(bz, m.z);
-            for (std::size_t i = 0; i < real; ++i) {
-                const std::size_t at = (first + i) * tr.records + k;
-                tr.mx[at] = bx[i], tr.my[at] = by[i], tr.mz[at] = bz[i];
+    template <class T>
+    void record(const batch_state<T>& b, recorded_trace<Real>& tr, std::size_t k) const {
+        constexpr std::size_t w = simd::lanes_v<T>;
+        alignas(SPINFIRE_ALIGNMENT) Real bx[w], by[w], bz[w];
+        simd::store(bx, b.m.x), simd::store(by, b.m.y), simd::store(bz, b.m.z);
+        for (std::size_t i = 0; i < b.real; ++i) {
+            const std::size_t at = (b.first + i) * tr.records + k;
+            tr.mx[at] = bx[i], tr.my[at] = by[i], tr.mz[at] = bz[i];
+        }
+    }
+
+    /// Threshold events after a step from time t to t + dt.
+    template <class T>
+    void check_events(batch_state<T>& b, const run_options& opt, double t,
+                      run_result<Real>& res) const {
+        using M = typename batch_state<T>::M;
+        const bool freeze = opt.stop_after > 0;
+        for (std::size_t e = 0; e < opt.events.size(); ++e) {
+            const auto& spec = opt.events[e];
+            const vec3<T> a(T(Real(spec.axis.x)), T(Real(spec.axis.y)), T(Real(spec.axis.z)));
+            const T level = T(Real(spec.level));
+            const T rearm = T(Real(std::isnan(spec.rearm) ? spec.level : spec.rearm));
+            const T pn = dot(b.m, a);
+            const bool up = spec.direction > 0;
+            const M fire = mask_and(mask_and(b.armed[e].v, b.active), up ? pn >= level : pn <= level);
+            if (simd::any(fire)) {
+                for (std::size_t i = 0; i < b.real; ++i) {
+                    if (!mask_lane<T>(fire, i)) continue;
+                    const double po = double(simd::lane(b.proj[e], i));
+                    const double pnew = double(simd::lane(pn, i));
+                    const double f =
+                        pnew != po ? std::clamp((spec.level - po) / (pnew - po), 0.0, 1.0) : 1.0;
+                    const double te = t + f * opt.dt;
+                    res.events[b.first + i].push_back({e, te});
+                    if (freeze && ++b.counts[i] >= opt.stop_after) {
+                        res.stop_time[b.first + i] = te;
+                        --b.n_active;
+                    }
+                }
+                if (freeze) {
+                    constexpr std::size_t w = simd::lanes_v<T>;
+                    alignas(SPINFIRE_ALIGNMENT) Real act[w];
+                    for (std::size_t i = 0; i < w; ++i)
+                        act[i] = b.counts[i] < opt.stop_after ? Real(1) : Real(0);
+                    b.active = mask_and(b.active, simd::load<T>(act) > T(0));
+                }
             }
-        };
-        if (tr.records) record(0);
+            b.armed[e].v = mask_or(mask_and(b.armed[e].v, mask_not(fire)), up ? pn < rearm : pn > rearm);
+            b.proj[e] = pn;
+        }
+    }
 
+    template <class T, std::size_t K, integrator Method>
+    void run_group(std::size_t first, const run_options& opt, run_result<Real>& res) {
+        constexpr std::size_t w = simd::lanes_v<T>;
+        using M = typename batch_state<T>::M;
+        batch_state<T> bs[K];
+        for (std::size_t j = 0; j < K; ++j) load_state(bs[j], first + j * w, opt);
+        // Hot state in locals (registers/L1), cold bookkeeping in bs.
+        typename System::template params<T> p[K];
+        T gp[K], sigma[K], u0[K], uh[K], u1[K];
+        vec3<T> m[K];
+        bool const_drive = true, noisy = false;
+        for (std::size_t j = 0; j < K; ++j) {
+            p[j] = bs[j].p, gp[j] = bs[j].gp, sigma[j] = bs[j].sigma, m[j] = bs[j].m;
+            u0[j] = bs[j].u0, uh[j] = bs[j].uh, u1[j] = bs[j].u1;
+            const_drive = const_drive && bs[j].const_drive;
+            noisy = noisy || bs[j].noisy;
+        }
+        auto& tr = res.trace;
+        auto sync = [&] {
+            for (std::size_t j = 0; j < K; ++j) bs[j].m = m[j];
+        };
+        if (tr.records)
+            for (auto& b : bs) record(b, tr, 0);
+        const T dt = T(Real(opt.dt));
         const T tol = T(Real(opt.norm_tolerance));
         const bool freeze = opt.stop_after > 0;
+        const bool events = !opt.events.empty();
         std::size_t s = 0;
         for (; s < opt.steps; ++s) {
             const std::uint64_t step = step_ + s;
             const double t = t_ + double(s) * opt.dt;
             if (!const_drive) {
-                u0 = drive_at(t, 0);
-                u1 = drive_at(t + opt.dt, 2);
-                if constexpr (Method == integrator::rk4) uh = drive_at(t + 0.5 * opt.dt, 1);
-            }
-            step_result<T> r;
-            if constexpr (Method == integrator::rk4) {
-                r = rk4_step<System>(p, gp, m, u0, uh, u1, dt);
-            } else {
-                vec3<T> bth(T(0), T(0), T(0));
-                if constexpr (System::stochastic) {
-                    if (noisy) {
-                        const auto z = rng::normal4<T>(opt.seed, opt.first_stream + first, step);
-                        bth = vec3<T>(sigma * z[0], sigma * z[1], sigma * z[2]);
-                    }
+                for (std::size_t j = 0; j < K; ++j) {
+                    u0[j] = drive_at(bs[j], t);
+                    u1[j] = drive_at(bs[j], t + opt.dt);
+                    if constexpr (Method == integrator::rk4) uh[j] = drive_at(bs[j], t + 0.5 * opt.dt);
                 }
-                r = heun_step<System>(p, gp, m, u0, u1, bth, dt);
             }
-            const M bad = !(math::abs(r.norm2 - T(1)) <= tol);
-            if (simd::any(bad)) fail<T>(bad, r.norm2, t + opt.dt, first);
-            if (freeze) {
-                m.x = math::select(active, r.m.x, m.x);
-                m.y = math::select(active, r.m.y, m.y);
-                m.z = math::select(active, r.m.z, m.z);
-            } else {
-                m = r.m;
-            }
-            for (std::size_t e = 0; e < ne; ++e) {
-                const T pn = dot(m, axes[e]);
-                const bool up = opt.events[e].direction > 0;
-                const M fire = mask_and(mask_and(armed[e].v, active), up ? pn >= level[e] : pn <= level[e]);
-                if (simd::any(fire)) {
-                    for (std::size_t i = 0; i < real; ++i) {
-                        if (!mask_lane<T>(fire, i)) continue;
-                        const double po = double(simd::lane(proj[e], i));
-                        const double pnew = double(simd::lane(pn, i));
-                        const double lv = double(simd::lane(level[e], i));
-                        const double f = pnew != po ? std::clamp((lv - po) / (pnew - po), 0.0, 1.0) : 1.0;
-                        const double te = t + f * opt.dt;
-                        res.events[first + i].push_back({e, te});
-                        if (freeze && ++counts[i] >= opt.stop_after) {
-                            res.stop_time[first + i] = te;
-                            --n_active;
+            // K independent batches side by side: their dependency chains overlap.
+            step_result<T> r[K];
+            for (std::size_t j = 0; j < K; ++j) {
+                if constexpr (Method == integrator::rk4) {
+                    r[j] = rk4_step<System>(p[j], gp[j], m[j], u0[j], uh[j], u1[j], dt);
+                } else {
+                    vec3<T> bth(T(0), T(0), T(0));
+                    if constexpr (System::stochastic) {
+                        if (noisy) {
+                            const auto z = rng::normal4<T>(opt.seed, opt.first_stream + bs[j].first, step);
+                            bth = vec3<T>(sigma[j] * z[0], sigma[j] * z[1], sigma[j] * z[2]);
                         }
                     }
-                    if (freeze) active = mask_and(active, compute_active<T, M>(counts, opt.stop_after));
+                    r[j] = heun_step<System>(p[j], gp[j], m[j], u0[j], u1[j], bth, dt);
                 }
-                armed[e].v = mask_or(mask_and(armed[e].v, mask_not(fire)),
-                                   up ? pn < rearm[e] : pn > rearm[e]);
-                proj[e] = pn;
             }
-            if (tr.records && (s + 1) % opt.record_every == 0) record((s + 1) / opt.record_every);
-            if (freeze && n_active == 0) {
-                ++s;
-                break;
+            for (std::size_t j = 0; j < K; ++j) {
+                const M bad = !(math::abs(r[j].norm2 - T(1)) <= tol);
+                if (simd::any(bad)) fail<T>(bad, r[j].norm2, t + opt.dt, bs[j].first);
+                if (freeze) {
+                    m[j].x = math::select(bs[j].active, r[j].m.x, m[j].x);
+                    m[j].y = math::select(bs[j].active, r[j].m.y, m[j].y);
+                    m[j].z = math::select(bs[j].active, r[j].m.z, m[j].z);
+                } else {
+                    m[j] = r[j].m;
+                }
+            }
+            const bool rec = tr.records && (s + 1) % opt.record_every == 0;
+            if (events || rec) sync();
+            if (events)
+                for (auto& b : bs) check_events(b, opt, t, res);
+            if (rec)
+                for (auto& b : bs) record(b, tr, (s + 1) / opt.record_every);
+            if (freeze) {
+                std::size_t left = 0;
+                for (auto& b : bs) left += b.n_active;
+                if (left == 0) {
+                    ++s;
+                    break;
+                }
             }
         }
+        sync();
         // Lanes frozen early: fill the remaining records with their final state.
         if (tr.records)
-            for (std::size_t k = s / opt.record_every + 1; k < tr.records; ++k) record(k);
-        alignas(SPINFIRE_ALIGNMENT) Real bx[w], by[w], bz[w];
-        simd::store(bx, m.x), simd::store(by, m.y), simd::store(bz, m.z);
-        for (std::size_t i = 0; i < real; ++i)
-            mx_[first + i] = bx[i], my_[first + i] = by[i], mz_[first + i] = bz[i];
-    }
-
-    template <class T, class M>
-    static M compute_active(const std::vector<std::size_t>& counts, std::size_t stop_after) {
-        constexpr std::size_t w = simd::lanes_v<T>;
-        alignas(SPINFIRE_ALIGNMENT) Real a[w];
-        for (std::size_t i = 0; i < w; ++i) a[i] = counts[i] < stop_after ? Real(1) : Real(0);
-        return simd::load<T>(a) > T(0);
+            for (std::size_t k = s / opt.record_every + 1; k < tr.records; ++k)
+                for (auto& b : bs) record(b, tr, k);
+        for (auto& b : bs) {
+            alignas(SPINFIRE_ALIGNMENT) Real bx[w], by[w], bz[w];
+            simd::store(bx, b.m.x), simd::store(by, b.m.y), simd::store(bz, b.m.z);
+            for (std::size_t i = 0; i < b.real; ++i)
+                mx_[b.first + i] = bx[i], my_[b.first + i] = by[i], mz_[b.first + i] = bz[i];
+        }
     }
 
     template <class T, class M>

@@ -46,4 +46,15 @@ struct spin_orbit {
     }
 };
 
+/// A field proportional to the drive, B = u b_per_drive (field pulses as the input, or a
+/// quasi-static field sweep). It takes the drive, so it joins the torque terms: its torque is
+/// purely field-like.
+template <class T>
+struct driven_field {
+    BOOST_HANA_DEFINE_STRUCT(driven_field, (vec3<T>, b_per_drive));
+    SPINFIRE_INLINE void torque(const vec3<T>&, const T& u, vec3<T>& b, vec3<T>&) const {
+        b.x += u * b_per_drive.x, b.y += u * b_per_drive.y, b.z += u * b_per_drive.z;
+    }
+};
+
 } // namespace spinfire::llg

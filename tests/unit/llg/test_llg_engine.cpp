@@ -1,0 +1,398 @@
+// llg/ and device/: demagnetizing factors, invariants (|m|, energy, rotation covariance),
+// scalar = SIMD = threaded, reproducible noise, drives, events, readout, JSON, bad input.
+#include <spinfire/core/threads.hpp>
+#include <spinfire/device.hpp>
+#include <spinfire/io/json.hpp>
+#include <spinfire/llg.hpp>
+
+#include <cmath>
+#include <numbers>
+
+#include "test_support.hpp"
+
+using namespace spinfire;
+namespace c = spinfire::constants;
+
+namespace {
+constexpr double pi = std::numbers::pi;
+
+// A heterogeneous ensemble of the preset: per-lane geometry, damping, drive and m0.
+template <class Real>
+llg::ensemble<device::mtj_system, Real> mixed_ensemble(std::size_t n, double temperature) {
+    auto d = device::orthogonal_mtj();
+    d.temperature = temperature;
+    llg::ensemble<device::mtj_system, Real> ens(n, device::llg_params(d), d.m0);
+    for (std::size_t i = 0; i < n; ++i) {
+        auto di = d;
+        di.width = (9 + 0.1 * double(i % 7)) * 1e-9;
+        di.alpha = 0.01 + 0.002 * double(i % 5);
+        ens.set_params(i, device::llg_params(di));
+        const double sign = i % 2 ? -1 : 1;
+        if (i % 3 == 0)
+            ens.set_drive(i, llg::drive::dc(sign * 1e-4 * double(i % 11)));
+        else
+            ens.set_drive(i, llg::drive::pulses(2e-3 * sign, 0.2e-9, 0.5e-9, {1, -1, 1}, 0.1e-9));
+        const double th = 0.05 + 0.01 * double(i % 13);
+        ens.set_m(i, {std::sin(th), 0, std::cos(th)});
+    }
+    return ens;
+}
+} // namespace
+
+TEST_CASE("demag: cube, sphere, sums, thin film, prolate spheroid, the 10 x 45 x 50 prism") {
+    const auto cube = device::prism_demag(3, 3, 3);
+    CHECK(cube.x == doctest::Approx(1.0 / 3).epsilon(1e-12));
+    CHECK(cube.z == doctest::Approx(1.0 / 3).epsilon(1e-12));
+    const auto sphere = device::ellipsoid_demag(2, 2, 2);
+    CHECK(sphere.y == doctest::Approx(1.0 / 3).epsilon(1e-12));
+    for (auto s : {vec3<double>{10, 45, 50}, vec3<double>{1, 2, 7}, vec3<double>{100, 100, 1}}) {
+        const auto a = device::prism_demag(s.x, s.y, s.z), b = device::ellipsoid_demag(s.x, s.y, s.z);
+        CHECK(std::abs(a.x + a.y + a.z - 1) < 1e-12);
+        CHECK(std::abs(b.x + b.y + b.z - 1) < 1e-12);
+        // Scale invariance.
+        const auto a2 = device::prism_demag(3 * s.x, 3 * s.y, 3 * s.z);
+        CHECK(a2.z == doctest::Approx(a.z).epsilon(1e-12));
+    }
+    // Thin film: N_z -> 1 - O(t / L); for 1000:1000:1, 1 - N_z ~ (2/pi)(t/L) ln(L/t) ~ 4.6e-3.
+    const auto film = device::prism_demag(1000, 1000, 1);
+    CHECK(film.z > 0.99);
+    CHECK(film.z < 1);
+    // Prolate spheroid, semi-axes (1, 1, 3): N_z = (1 - e^2)/e^3 (atanh e - e).
+    const double e = std::sqrt(1 - 1.0 / 9);
+    const double nz = (1 - e * e) / (e * e * e) * (std::atanh(e) - e);
+    const auto pro = device::ellipsoid_demag(1, 1, 3);
+    CHECK(pro.z == doctest::Approx(nz).epsilon(1e-12));
+    CHECK(pro.x == doctest::Approx((1 - nz) / 2).epsilon(1e-12));
+    // physics.md values (4 decimals).
+    const auto n = device::prism_demag(10, 45, 50);
+    CHECK(n.x == doctest::Approx(0.6840).epsilon(2e-4));
+    CHECK(n.y == doctest::Approx(0.1667).epsilon(4e-4));
+    CHECK(n.z == doctest::Approx(0.1493).epsilon(4e-4));
+    const auto ne = device::ellipsoid_demag(10, 45, 50);
+    CHECK(ne.x == doctest::Approx(0.7396).epsilon(2e-4));
+    CHECK(ne.y == doctest::Approx(0.1397).epsilon(4e-4));
+    CHECK(ne.z == doctest::Approx(0.1207).epsilon(5e-4));
+}
+
+TEST_CASE("field terms: B = -dE/dm by central finite differences") {
+    using sys = llg::system<llg::uniaxial, llg::demag, llg::zeeman, llg::interlayer>;
+    sys::params<double> p;
+    p.term<llg::uniaxial>() = {0.3, normalized(vec3<double>{1, 2, 2})};
+    p.term<llg::demag>() = {{0.9, 0.2, 0.3}};
+    p.term<llg::zeeman>() = {{0.01, -0.02, 0.05}};
+    p.term<llg::interlayer>() = {0.04, {0, 1, 0}};
+    const vec3<double> m = normalized(vec3<double>{0.3, -0.5, 0.8});
+    const auto B = sys::field(p, m);
+    const double h = 1e-6;
+    for (int k = 0; k < 3; ++k) {
+        vec3<double> dp = m, dm = m;
+        (k == 0 ? dp.x : k == 1 ? dp.y : dp.z) += h;
+        (k == 0 ? dm.x : k == 1 ? dm.y : dm.z) -= h;
+        const double g = (sys::energy(p, dp) - sys::energy(p, dm)) / (2 * h);
+        CHECK(-g == doctest::Approx(k == 0 ? B.x : k == 1 ? B.y : B.z).epsilon(1e-8));
+    }
+}
+
+TEST_CASE("invariants: |m| = 1, energy conserved at alpha = 0, rotation covariance") {
+    SUBCASE("energy at alpha = 0") {
+        auto d = device::orthogonal_mtj();
+        d.alpha = 0;
+        d.K_u = 2e4;
+        d.easy_axis = normalized(vec3<double>{0.2, 0.1, 1});
+        d.b_ext = {0.01, 0.02, -0.03};
+        const auto p = device::llg_params(d);
+        const vec3<double> m0 = normalized(vec3<double>{0.5, 0.4, 0.7});
+        llg::ensemble<device::mtj_system> ens(1, p, m0);
+        llg::run_options o;
+        o.dt = 1e-13;
+        o.steps = 20000; // 2 ns, ~8 large-angle periods
+        o.record_every = 1000;
+        const auto r = ens.run(o);
+        const double e0 = device::mtj_system::energy(p, m0);
+        for (std::size_t k = 0; k < r.trace.records; ++k) {
+            const auto m = r.trace.m(0, k);
+            CHECK(std::abs(norm(m) - 1) < 1e-14);
+            // RK4 energy drift ~ (omega dt)^4 per period, ~1e-13 of the field scale (0.8 T).
+            CHECK(std::abs(device::mtj_system::energy(p, m) - e0) < 1e-10);
+        }
+    }
+    SUBCASE("rotating every input vector rotates the trajectory") {
+        using sys = llg::system<llg::uniaxial, llg::zeeman, llg::interlayer, llg::slonczewski,
+                                llg::spin_orbit>;
+        // Rotation by 0.7 rad about (1, 2, 3)/|.| (Rodrigues).
+        const vec3<double> k = normalized(vec3<double>{1, 2, 3});
+        const double th = 0.7;
+        auto rot = [&](const vec3<double>& v) {
+            return std::cos(th) * v + std::sin(th) * cross(k, v) + (dot(k, v) * (1 - std::cos(th))) * k;
+        };
+        sys::params<double> p;
+        p.alpha = 0.05;
+        p.term<llg::uniaxial>() = {0.4, {0, 0, 1}};
+        p.term<llg::zeeman>() = {{0.02, 0, 0.01}};
+        p.term<llg::interlayer>() = {0.01, {0, 1, 0}};
+        p.term<llg::slonczewski>() = {{1, 0, 0}, 0.01, 0.3, 0.6, 2.0, 0.5};
+        p.term<llg::spin_orbit>() = {{0, 1, 0}, 0.005, -0.002};
+        auto q = p;
+        q.term<llg::uniaxial>().u = rot(p.term<llg::uniaxial>().u);
+        q.term<llg::zeeman>().b = rot(p.term<llg::zeeman>().b);
+        q.term<llg::interlayer>().p = rot(p.term<llg::interlayer>().p);
+        q.term<llg::slonczewski>().p = rot(p.term<llg::slonczewski>().p);
+        q.term<llg::spin_orbit>().sigma = rot(p.term<llg::spin_orbit>().sigma);
+        const vec3<double> m0 = normalized(vec3<double>{0.1, 0.2, 0.9});
+        llg::ensemble<sys> a(1, p, m0, llg::drive::dc(1.0)), b(1, q, rot(m0), llg::drive::dc(1.0));
+        llg::run_options o;
+        o.dt = 1e-13;
+        o.steps = 20000;
+        a.run(o);
+        b.run(o);
+        // Exact covariance up to rounding: the rotated run differs by ~1e-16 per step.
+        CHECK(norm(rot(a.m(0)) - b.m(0)) < 1e-11);
+        CHECK(norm(a.m(0) - m0) > 0.1); // it did move
+    }
+}
+
+TEST_CASE("STT sign: a positive current pulls m toward the pinned direction") {
+    auto d = device::orthogonal_mtj();
+    const auto p = device::llg_params(d);
+    llg::ensemble<device::mtj_system> ens(2, p, d.m0);
+    ens.set_drive(0, llg::drive::dc(+20e-3));
+    ens.set_drive(1, llg::drive::dc(-20e-3));
+    llg::run_options o;
+    o.dt = 2e-13;
+    o.steps = 50000; // 10 ns
+    ens.run(o);
+    CHECK(dot(ens.m(0), d.pinned) > 0.9);
+    CHECK(dot(ens.m(1), d.pinned) < -0.9);
+}
+
+TEST_CASE("scalar, SIMD and multi-threaded paths agree; float follows double") {
+    const std::size_t n = 37; // not a multiple of any batch width: exercises padding
+    llg::run_options o;
+    o.dt = 2e-13;
+    o.steps = 5000;
+    o.record_every = 250;
+    o.events = {{{1, 0, 0}, 0.05, +1, 0.0}};
+    auto ref = mixed_ensemble<double>(n, 0);
+    o.simd = false;
+    o.parallel = false;
+    const auto rs = ref.run(o);
+    auto vec = mixed_ensemble<double>(n, 0);
+    o.simd = true;
+    const auto rv = vec.run(o);
+    auto par = mixed_ensemble<double>(n, 0);
+    o.parallel = true;
+    const auto rp = [&] {
+        threads guard(2);
+        return par.run(o);
+    }();
+    auto flt = mixed_ensemble<float>(n, 0);
+    const auto rf = flt.run(o);
+    for (std::size_t i = 0; i < n; ++i) {
+        // FMA contraction differs between the scalar and vector code: equal to ~1e-12.
+        CHECK(norm(ref.m(i) - vec.m(i)) < 1e-12);
+        // Same code, same lane grouping: threading changes nothing at all.
+        CHECK(norm(par.m(i) - vec.m(i)) == 0);
+        // Single precision (6e-8 per operation) drifts in phase over 5000 large-angle steps.
+        CHECK(norm(flt.m(i) - vec.m(i)) < 3e-3);
+        for (std::size_t k = 0; k < rs.trace.records; ++k)
+            CHECK(norm(rs.trace.m(i, k) - rv.trace.m(i, k)) < 1e-12);
+        REQUIRE(rs.events[i].size() == rv.events[i].size());
+        for (std::size_t k = 0; k < rs.events[i].size(); ++k)
+            CHECK(rs.events[i][k].time == doctest::Approx(rv.events[i][k].time).epsilon(1e-9));
+    }
+}
+
+TEST_CASE("thermal runs: same seed, same result with 1 and 2 threads and scalar vs SIMD") {
+    const std::size_t n = 64;
+    llg::run_options o;
+    o.dt = 1e-13;
+    o.steps = 3000;
+    o.method = llg::integrator::heun;
+    o.seed = 1234;
+    auto run = [&](std::size_t nthreads, bool simd) {
+        threads guard(nthreads);
+        auto ens = mixed_ensemble<double>(n, 300);
+        o.simd = simd;
+        ens.run(o);
+        std::vector<vec3<double>> out;
+        for (std::size_t i = 0; i < n; ++i) out.push_back(ens.m(i));
+        return out;
+    };
+    const auto a = run(1, true), b = run(2, true), s = run(1, false);
+    for (std::size_t i = 0; i < n; ++i) {
+        CHECK(norm(a[i] - b[i]) == 0);
+        // Vector log/sincos differ from libm in the last ulp; trajectories stay within 1e-9.
+        CHECK(norm(a[i] - s[i]) < 1e-9);
+    }
+    // Another seed gives another trajectory; noise is per lane (lanes 0 and 7 share params).
+    o.seed = 99;
+    const auto c2 = run(1, true);
+    CHECK(norm(c2[0] - a[0]) > 1e-6);
+    // Continuing a run continues the noise counter: 2 x 1500 steps == 3000 steps.
+    {
+        auto e1 = mixed_ensemble<double>(n, 300);
+        o.seed = 1234;
+        o.simd = true;
+        o.steps = 1500;
+        e1.run(o);
+        e1.run(o);
+        for (std::size_t i = 0; i < n; ++i) CHECK(norm(e1.m(i) - a[i]) < 1e-12);
+    }
+}
+
+TEST_CASE("events: interpolated crossing times and early exit") {
+    using sys = llg::system<llg::zeeman>;
+    sys::params<double> p;
+    p.alpha = 0;
+    const double B = 0.1;
+    p.term<llg::zeeman>().b = {0, 0, B};
+    const double th = 1.0;
+    llg::ensemble<sys> ens(3, p, {std::sin(th), 0, std::cos(th)});
+    llg::run_options o;
+    o.dt = 1e-12; // omega dt = 0.018: the crossing interpolation is what is tested
+    o.steps = 2000;
+    // m_y = sin(th) sin(omega t): rising through 0.5 sin(th) at omega t = pi/6 + 2 pi k.
+    o.events = {{{0, 1, 0}, 0.5 * std::sin(th), +1}};
+    o.stop_after = 3;
+    const auto r = ens.run(o);
+    const double omega = p.gamma * B;
+    for (std::size_t i = 0; i < 3; ++i) {
+        REQUIRE(r.events[i].size() == 3);
+        for (std::size_t k = 0; k < 3; ++k) {
+            const double t = (pi / 6 + 2 * pi * double(k)) / omega;
+            // Linear interpolation of a sinusoid over omega dt = 0.018: error
+            // <= (omega dt)^2 / 8 * tan(pi/6) / omega ~ 2.3e-5 / omega.
+            CHECK(std::abs(r.events[i][k].time - t) < 5e-5 / omega);
+        }
+        CHECK(r.stop_time[i] == r.events[i][2].time);
+        // Frozen at the step after the third crossing.
+        const double ts = r.stop_time[i];
+        CHECK(std::abs(ens.m(i).y - std::sin(th) * std::sin(omega * ts)) < 0.02);
+    }
+}
+
+TEST_CASE("drives: dc, signed pulse trains, sampled waveforms, spike trains") {
+    const auto dc = llg::drive::dc(2.5);
+    CHECK(dc(-1) == 2.5);
+    CHECK(dc.is_constant());
+    const auto pt = llg::drive::pulses(1e-3, 1e-9, 4e-9, {1, -1, 0}, 2e-9, 4);
+    CHECK(pt(1.9e-9) == 0);
+    CHECK(pt(2.5e-9) == 1e-3);
+    CHECK(pt(3.1e-9) == 0);   // after the first pulse
+    CHECK(pt(6.5e-9) == -1e-3);
+    CHECK(pt(10.5e-9) == 0);  // sign 0
+    CHECK(pt(14.5e-9) == 1e-3);
+    CHECK(pt(18.5e-9) == 0);  // count = 4
+    CHECK(!pt.is_constant());
+    CHECK(pt.peak() == 1e-3);
+    const auto sm = llg::drive::sampled(1.0, 0.5, {0, 2, 1});
+    CHECK(sm(0.9) == 0);
+    CHECK(sm(1.25) == doctest::Approx(1.0));
+    CHECK(sm(1.75) == doctest::Approx(1.5));
+    CHECK(sm(2.01) == 0);
+    const auto hold = llg::drive::sampled(0, 1, {3, 4}, false);
+    CHECK(hold(0.99) == 3);
+    CHECK(hold(1.5) == 4);
+    CHECK(hold(2.5) == 0);
+    const auto sp = llg::drive::spikes({1, 2, 2.05}, {1, -1, 0.5}, 0.1);
+    CHECK(sp(0.5) == 0);
+    CHECK(sp(1.05) == 1);
+    CHECK(sp(2.07) == -0.5); // overlapping spikes add
+    CHECK(sp(2.2) == 0);
+    CHECK_THROWS_AS(llg::drive::pulses(1, 2, 1, {1}), parameter_error);
+    CHECK_THROWS_AS(llg::drive::spikes({2, 1}, {1, 1}, 0.1), parameter_error);
+    CHECK_THROWS_AS(llg::drive::dc(std::nan("")), parameter_error);
+}
+
+TEST_CASE("readout: conductance, resistance, TMR; device JSON round trip") {
+    auto d = device::orthogonal_mtj();
+    const auto ro = device::mtj_readout(d);
+    CHECK(ro.g_p == doctest::Approx(device::area(d) / d.ra));
+    CHECK(ro.conductance(d.pinned) == doctest::Approx(ro.g_p));
+    CHECK(ro.conductance(-d.pinned) == doctest::Approx(ro.g_ap));
+    CHECK((ro.g_p - ro.g_ap) / ro.g_ap == doctest::Approx(d.tmr));
+    CHECK(ro.conductance({0, 0, 1}) == doctest::Approx(0.5 * (ro.g_p + ro.g_ap)));
+    CHECK(ro.read_voltage(d.pinned, 1e-6) == doctest::Approx(1e-6 / ro.g_p));
+
+    d.width = 12e-9;
+    d.demag = device::demag_model::ellipsoid;
+    d.eps = device::eps_form::mtj;
+    d.pinned = {0, 1, 0};
+    const auto j = io::to_json(d);
+    CHECK(j.at("demag") == "ellipsoid");
+    device::mtj back;
+    io::from_json(j, back);
+    CHECK(back.width == d.width);
+    CHECK(back.demag == d.demag);
+    CHECK(back.eps == d.eps);
+    CHECK(back.pinned.y == 1);
+    io::json bad = j;
+    bad["Ms_typo"] = 1;
+    CHECK_THROWS_WITH_AS(io::from_json(bad, back), doctest::Contains("Ms_typo"), error);
+
+    // eps forms against their closed forms at cos theta = 0.3.
+    const auto cs = device::eps_coefficients(device::eps_form::slonczewski, 0.6, 2.0);
+    CHECK(cs.x / (cs.y + cs.z * 0.3) == doctest::Approx(0.6 * 4 / (5 + 3 * 0.3)));
+    const auto cm = device::eps_coefficients(device::eps_form::mtj, 0.6, 1.0);
+    CHECK(cm.x / (cm.y + cm.z * 0.3) == doctest::Approx(0.6 / (2 * (1 + 0.36 * 0.3))));
+    // Brown field example of physics.md: alpha 0.01, 1 ps, 2.25e-23 m^3, 300 K: ~4.4 mT.
+    const double sig = llg::thermal_sigma_rate(0.01, 300, 1.1e6, 2.25e-23) / std::sqrt(1e-12);
+    CHECK(sig == doctest::Approx(4.4e-3).epsilon(0.02));
+}
+
+TEST_CASE("bad parameters and failing integrations throw errors that name the culprit") {
+    auto check_param = [](auto mutate, const char* name) {
+        auto d = device::orthogonal_mtj();
+        mutate(d);
+        CHECK_THROWS_WITH_AS(device::llg_params(d), doctest::Contains(name), parameter_error);
+    };
+    check_param([](device::mtj& d) { d.Ms = 0; }, "'Ms'");
+    check_param([](device::mtj& d) { d.Ms = -1e6; }, "'Ms'");
+    check_param([](device::mtj& d) { d.width = 0; }, "'width'");
+    check_param([](device::mtj& d) { d.height = -1e-9; }, "'height'");
+    check_param([](device::mtj& d) { d.alpha = -0.1; }, "'alpha'");
+    check_param([](device::mtj& d) { d.pinned = {1, 1, 0}; }, "'pinned'");
+    check_param([](device::mtj& d) { d.easy_axis = {0, 0, 2}; }, "'easy_axis'");
+    check_param([](device::mtj& d) { d.polarization = std::nan(""); }, "'polarization'");
+    check_param([](device::mtj& d) { d.temperature = -1; }, "'temperature'");
+    CHECK_THROWS_AS(device::prism_demag(0, 1, 1), parameter_error);
+
+    auto d = device::orthogonal_mtj();
+    llg::ensemble<device::mtj_system> ens(6, device::llg_params(d), d.m0);
+    llg::run_options o;
+    o.steps = 10;
+    o.dt = 0;
+    CHECK_THROWS_WITH_AS(ens.run(o), doctest::Contains("'dt'"), parameter_error);
+    o.dt = -1e-12;
+    CHECK_THROWS_WITH_AS(ens.run(o), doctest::Contains("'dt'"), parameter_error);
+    o.dt = 1e-12;
+    // Per-lane parameters are validated with the lane named.
+    ens.params(4).alpha = -1;
+    CHECK_THROWS_WITH_AS(ens.run(o), doctest::Contains("lane 4"), parameter_error);
+    ens.params(4).alpha = 0.01;
+    ens.set_m(2, {1, 1, 0});
+    CHECK_THROWS_WITH_AS(ens.run(o), doctest::Contains("lane 2"), parameter_error);
+    ens.set_m(2, {0, 0, 1});
+
+    // Thermal noise needs heun; rk4 and the adaptive dopri5 refuse it.
+    d.temperature = 300;
+    ens.set_params(3, device::llg_params(d));
+    CHECK_THROWS_WITH_AS(ens.run(o), doctest::Contains("heun"), parameter_error);
+    CHECK_THROWS_WITH_AS(llg::solve_adaptive<device::mtj_system>(device::llg_params(d), d.m0,
+                                                                 llg::drive::dc(0), 0, {1e-9}),
+                         doctest::Contains("temperature"), parameter_error);
+
+    // An unstable time step: a huge field in lane 5 loses |m|; the error says when and where.
+    d.temperature = 0;
+    ens.set_params(3, device::llg_params(d));
+    d.b_ext = {1e4, 0, 0};
+    ens.set_params(5, device::llg_params(d));
+    try {
+        ens.run(o);
+        FAIL("expected numeric_error");
+    } catch (const numeric_error& e) {
+        const std::string msg = e.what();
+        CHECK(msg.find("lane 5") != std::string::npos);
+        CHECK(msg.find("t = 1e-12 s") != std::string::npos);
+    }
+}
