@@ -47,6 +47,18 @@ void bm_forward(benchmark::State& st) {
     st.SetItemsProcessed(std::int64_t(st.iterations() * T * N));
 }
 
+void bm_forward_int8(benchmark::State& st) {
+    threads budget(std::size_t(st.range(0)));
+    auto& b = data();
+    std::vector<std::int8_t> s8(T * N);
+    const auto p = default_params<signed_lif, float>();
+    for (auto _ : st) {
+        population_kernel<signed_lif>::forward(p, T, N, b.x.data(), s8.data(), nullptr);
+        benchmark::DoNotOptimize(s8.data());
+    }
+    st.SetItemsProcessed(std::int64_t(st.iterations() * T * N));
+}
+
 template <class Kernel>
 void bm_backward(benchmark::State& st) {
     threads budget(std::size_t(st.range(0)));
@@ -155,6 +167,7 @@ void bm_mtj_backward(benchmark::State& st) {
 // Args: {threads, save (forward) / parameter gradients (backward)}
 #define SPINFIRE_ARGS ->ArgsProduct({{1, 2}, {0, 1}})->Unit(benchmark::kMillisecond)->UseRealTime()
 BENCHMARK(bm_forward<fused>) SPINFIRE_ARGS;
+BENCHMARK(bm_forward_int8)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(bm_forward<generated>) SPINFIRE_ARGS;
 BENCHMARK(bm_naive_forward)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(bm_backward<fused>) SPINFIRE_ARGS;

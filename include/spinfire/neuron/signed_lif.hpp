@@ -8,6 +8,7 @@
 // DetachReset = true stops it. A hand-written fused kernel (saving only H[t]) replaces the
 // generated one; the tests check the two agree.
 #include <cstddef>
+#include <cstdint>
 
 #include "spinfire/core/error.hpp"
 #include "spinfire/neuron/fire.hpp"
@@ -63,17 +64,12 @@ struct basic_signed_lif<Surrogate, DetachReset>::fused_kernel {
 
     static void forward(const params_type& p, std::size_t T, std::size_t N, const S* x,
                         S* spikes, S* saved) {
-        validate_params<model, S>(p);
-        if (saved)
-            detail::for_chunks(N, [&](std::size_t b, std::size_t e, std::size_t) {
-                const forward_body<true> body{p, T, N, x, spikes, saved};
-                detail::for_lanes<S>(b, e, body);
-            });
-        else
-            detail::for_chunks(N, [&](std::size_t b, std::size_t e, std::size_t) {
-                const forward_body<false> body{p, T, N, x, spikes, saved};
-                detail::for_lanes<S>(b, e, body);
-            });
+        forward_as(p, T, N, x, spikes, saved);
+    }
+    /// Spikes stored as int8 (a quarter of the memory traffic; exact).
+    static void forward(const params_type& p, std::size_t T, std::size_t N, const S* x,
+                        std::int8_t* spikes, S* saved) {
+        forward_as(p, T, N, x, spikes, saved);
     }
 
     static void backward(const params_type& p, std::size_t T, std::size_t N, const S* saved,
@@ -96,17 +92,33 @@ struct basic_signed_lif<Surrogate, DetachReset>::fused_kernel {
     }
 
 private:
+    template <class Out>
+    static void forward_as(const params_type& p, std::size_t T, std::size_t N, const S* x,
+                           Out* spikes, S* saved) {
+        validate_params<model, S>(p);
+        if (saved)
+            detail::for_chunks(N, [&](std::size_t b, std::size_t e, std::size_t) {
+                const forward_body<true, Out> body{p, T, N, x, spikes, saved};
+                detail::for_lanes<S>(b, e, body);
+            });
+        else
+            detail::for_chunks(N, [&](std::size_t b, std::size_t e, std::size_t) {
+                const forward_body<false, Out> body{p, T, N, x, spikes, saved};
+                detail::for_lanes<S>(b, e, body);
+            });
+    }
+
     template <class V>
     static SPINFIRE_INLINE V spike_of(const V& h, const V& theta) {
         return signed_fire(h, theta, theta, Surrogate{});
     }
 
-    template <bool Save>
+    template <bool Save, class Out>
     struct forward_body {
         const params_type& p;
         std::size_t T, N;
         const S* x;
-        S* spikes;
+        Out* spikes;
         S* saved;
         template <class V>
         SPINFIRE_INLINE void run(std::size_t i) const {
@@ -116,7 +128,7 @@ private:
                 const V h = beta * v + simd::load<V>(x + t * N + i);
                 const V s = spike_of(h, theta);
                 v = h - theta * s;
-                simd::store(spikes + t * N + i, s);
+                detail::store_spikes(spikes + t * N + i, s);
                 if constexpr (Save) simd::store(saved + t * N + i, h);
             }
         }

@@ -245,6 +245,13 @@ TEST_CASE_TEMPLATE("signed_lif: hand-written backward equals the generated one",
     CHECK(gp1.beta == doctest::Approx(gp2.beta).epsilon(1e-4));
     CHECK(gp1.theta == doctest::Approx(gp2.theta).epsilon(1e-4));
     CHECK(gp1.beta != doctest::Approx(0.25f)); // something was added
+    // int8 spikes are the same values.
+    std::vector<std::int8_t> s8(T * N);
+    F::forward(p, T, N, x.data(), s8.data(), nullptr);
+    CHECK(std::equal(s8.begin(), s8.end(), s1.begin()));
+    std::fill(s8.begin(), s8.end(), std::int8_t(7));
+    G::forward(p, T, N, x.data(), s8.data(), nullptr);
+    CHECK(std::equal(s8.begin(), s8.end(), s1.begin()));
     // Without parameter gradients grad_x is the same (to rounding: another instantiation).
     std::vector<float> g3(T * N);
     F::backward(p, T, N, sv1.data(), gs.data(), g3.data(), nullptr);
