@@ -61,7 +61,7 @@ public:
         detail::require_dims(x, C, x.shape()[3], x.shape()[4], "batch_norm input");
         ensure_shape_like(y, x);
         const auto& s = x.shape();
-        auto& e = entry_for(s[0] * s[1], s[3], s[4], ctx.training);
+        auto& e = entry_for(s[0] * s[1], s[3], s[4], ctx.training, ctx);
         auto& env = detail::dnnl_env::get();
         auto src = detail::wrap(e.data, x.data());
         auto dst = detail::wrap(e.data, y.data());
@@ -100,7 +100,7 @@ public:
     void backward(const tensor& x, const tensor& /*y*/, const tensor& dy, tensor* dx,
                   const context& ctx) {
         const auto& s = x.shape();
-        auto& e = entry_for(s[0] * s[1], s[3], s[4], true);
+        auto& e = entry_for(s[0] * s[1], s[3], s[4], true, ctx);
         if (!e.bwd_ready) {
             e.bwd = {{dnnl::prop_kind::backward, e.data, e.data, epsilon,
                       dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift},
@@ -108,7 +108,6 @@ public:
             e.bwd_p = dnnl::batch_normalization_backward(e.bwd);
             e.bwd_ready = true;
         }
-        (void)ctx;
         tensor scratch;
         tensor& out = dx ? *dx : scratch; // oneDNN always produces diff_src
         ensure_shape_like(out, x);
@@ -151,14 +150,14 @@ private:
         dnnl::batch_normalization_backward bwd_p;
         bool bwd_ready = false;
     };
-    using key = std::tuple<std::size_t, std::size_t, std::size_t, bool>;
+    using key = std::tuple<std::size_t, std::size_t, std::size_t, bool, bool>;
 
-    entry& entry_for(std::size_t n, std::size_t h, std::size_t w, bool training) {
-        return cache_.get(key{n, h, w, training}, [&] {
+    entry& entry_for(std::size_t n, std::size_t h, std::size_t w, bool training, const context& ctx) {
+        return cache_.get(key{n, h, w, training, ctx.blocked}, [&] {
             entry e;
             e.data = dnnl::memory::desc({dnnl::memory::dim(n), dnnl::memory::dim(C),
                                          dnnl::memory::dim(h), dnnl::memory::dim(w)},
-                                        detail::dt::f32, detail::tag::nchw);
+                                        detail::dt::f32, detail::act_tag(C, ctx));
             e.vec = dnnl::memory::desc({dnnl::memory::dim(C)}, detail::dt::f32, detail::tag::a);
             auto flags = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
             if (!training) flags = flags | dnnl::normalization_flags::use_global_stats;

@@ -146,7 +146,7 @@ private:
         std::uint64_t w_token = ~0ull, w_bd_token = ~0ull;
         std::vector<float> round_x, round_dy;
     };
-    using key = std::tuple<std::size_t, std::size_t, std::size_t, bool, bool>;
+    using key = std::tuple<std::size_t, std::size_t, std::size_t, bool, bool, bool>;
 
     dnnl::memory::desc conv_desc_dims(std::size_t n, std::size_t c, std::size_t h,
                                       std::size_t w, detail::dt t, detail::tag g) const {
@@ -159,14 +159,14 @@ private:
     entry& entry_for(std::size_t h, std::size_t w, std::size_t n, const context& ctx,
                      bool folded) {
         const bool native = ctx.prec == precision::bf16 && detail::native_bf16();
-        return cache_.get(key{n, h, w, native, folded}, [&] {
+        return cache_.get(key{n, h, w, native, folded, ctx.blocked}, [&] {
             entry e;
             e.native = native;
             e.folded = folded;
             const std::size_t oh = (h + 2 * Pad - K) / Stride + 1, ow = (w + 2 * Pad - K) / Stride + 1;
             const auto in_t = native ? detail::dt::bf16 : detail::dt::f32;
-            e.src_user = conv_desc_dims(n, InC, h, w, detail::dt::f32, detail::tag::nchw);
-            e.dst_user = conv_desc_dims(n, OutC, oh, ow, detail::dt::f32, detail::tag::nchw);
+            e.src_user = conv_desc_dims(n, InC, h, w, detail::dt::f32, detail::act_tag(InC, ctx));
+            e.dst_user = conv_desc_dims(n, OutC, oh, ow, detail::dt::f32, detail::act_tag(OutC, ctx));
             e.w_user = conv_desc_dims(OutC, InC, K, K, detail::dt::f32, detail::tag::oihw);
             auto src = conv_desc_dims(n, InC, h, w, in_t, detail::tag::any);
             auto dst = conv_desc_dims(n, OutC, oh, ow, detail::dt::f32, detail::tag::any);

@@ -17,11 +17,13 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
 
+#include "spinfire/nn/detail/dnnl.hpp"
 #include "spinfire/nn/parameter.hpp"
 #include "spinfire/nn/tensor.hpp"
 
@@ -147,9 +149,9 @@ public:
 
     /// dy: gradient of the last output. Returns dx when want_dx (else an empty tensor).
     const tensor& backward(const tensor& dy, const context& ctx, bool want_dx) {
-        cur_ = 0;
+        g_ = &dy;
         backward_all(dy, ctx, want_dx, std::make_index_sequence<size>{});
-        return want_dx ? grad_[cur_] : empty_;
+        return want_dx ? *g_ : empty_;
     }
 
     template <class F>
@@ -183,13 +185,13 @@ public:
     /// Frees every activation and gradient buffer (they regrow on the next call).
     void release() {
         for (auto& t : out_) t = tensor();
-        grad_[0] = tensor();
-        grad_[1] = tensor();
+        grads_.clear();
     }
     std::size_t activation_bytes() const {
         std::size_t n = 0;
         for (const auto& t : out_) n += t.size();
-        return 4 * (n + grad_[0].size() + grad_[1].size());
+        for (const auto& [k, t] : grads_) n += t.size();
+        return 4 * n;
     }
 
 private:
@@ -237,22 +239,28 @@ private:
 
     template <std::size_t I>
     void backward_at(const tensor& dy, const context& ctx, bool want_dx) {
+        (void)dy;
         auto& l = std::get<I>(layers_);
         const tensor& x = I == 0 ? *in_ : out_[I == 0 ? 0 : I - 1];
-        const tensor& g = I == size - 1 ? dy : grad_[cur_];
-        const std::size_t nxt = I == size - 1 ? 0 : 1 - cur_;
-        tensor* dx = (I > 0 || want_dx) ? &grad_[nxt] : nullptr;
-        l.backward(x, out_[I], g, dx, ctx);
-        cur_ = nxt;
+        tensor* dx = (I > 0 || want_dx) ? &grad_buffer(x.size()) : nullptr;
+        l.backward(x, out_[I], *g_, dx, ctx);
+        g_ = dx;
+    }
+
+    /// Gradient buffers are kept per element count (two each, so dx never aliases dy):
+    /// a shape change between layers does not reallocate (and page-fault) every step.
+    tensor& grad_buffer(std::size_t n) {
+        tensor& a = grads_[{n, 0}];
+        return &a == g_ ? grads_[{n, 1}] : a;
     }
 
     std::tuple<L...> layers_;
     std::array<tensor, size> out_{};
-    std::array<tensor, 2> grad_{};
+    std::map<std::pair<std::size_t, int>, tensor> grads_;
     std::array<layer_counters, size> counters_{};
     tensor empty_;
     const tensor* in_ = nullptr;
-    std::size_t cur_ = 0;
+    const tensor* g_ = nullptr;
     bool skip_ = false;
 };
 
@@ -349,14 +357,29 @@ public:
     const tensor& forward(const tensor& x, const context& ctx) {
         detail::require_dims(x, In::channels, In::height, In::width, "network input");
         if (x.shape()[1] == 0) throw parameter_error("network input", "batch is empty");
-        if (ctx.collect_metrics) metrics_steps_ = ctx.steps;
-        return body_.forward(x, ctx);
+        const tensor* in = &x;
+        if (convert_input(ctx)) {
+            detail::convert_layout(x, in_blocked_, true);
+            in = &in_blocked_;
+        }
+        const tensor& y = body_.forward(*in, ctx);
+        if (!convert_output(ctx)) return y;
+        detail::convert_layout(y, out_plain_, false);
+        return out_plain_;
     }
 
     /// Back-propagates dy (gradient of the last output) and overwrites every parameter
     /// gradient. Returns the input gradient when want_input_grad (else an empty tensor).
     const tensor& backward(const tensor& dy, const context& ctx, bool want_input_grad = false) {
-        return body_.backward(dy, ctx, want_input_grad);
+        const tensor* g = &dy;
+        if (convert_output(ctx)) {
+            detail::convert_layout(dy, dy_blocked_, true);
+            g = &dy_blocked_;
+        }
+        const tensor& dx = body_.backward(*g, ctx, want_input_grad);
+        if (!want_input_grad || !convert_input(ctx)) return dx;
+        detail::convert_layout(dx, dx_plain_, false);
+        return dx_plain_;
     }
 
     template <class F>
@@ -383,8 +406,16 @@ public:
     std::size_t activation_bytes() const { return body_.activation_bytes(); }
 
 private:
+    static bool convert_input(const context& ctx) {
+        return blocked_layout(In::channels, ctx) && In::height * In::width > 1;
+    }
+    static bool convert_output(const context& ctx) {
+        return blocked_layout(output_shape::channels, ctx) &&
+               output_shape::height * output_shape::width > 1;
+    }
+
     detail::chain<L...> body_;
-    std::size_t metrics_steps_ = 0;
+    tensor in_blocked_, out_plain_, dy_blocked_, dx_plain_;
 };
 
 /// nn::sequential<shape<3, 32, 32>>(conv2d<3, 64, 3>{}, batch_norm<64>{}, ...)

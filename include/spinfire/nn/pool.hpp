@@ -31,7 +31,7 @@ public:
 
     void forward(const tensor& x, tensor& y, const context& ctx) {
         const auto& s = x.shape();
-        auto& e = entry_for(s[0] * s[1], s[2], s[3], s[4], ctx.training);
+        auto& e = entry_for(s[0] * s[1], s[2], s[3], s[4], ctx.training, ctx);
         ensure_shape(y, s[0], s[1], s[2], s[3] / K, s[4] / K);
         auto& env = dnnl_env::get();
         std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, wrap(e.src, x.data())},
@@ -45,10 +45,10 @@ public:
     }
 
     void backward(const tensor& x, const tensor& /*y*/, const tensor& dy, tensor* dx,
-                  const context&) {
+                  const context& ctx) {
         if (!dx) return;
         const auto& s = x.shape();
-        auto& e = entry_for(s[0] * s[1], s[2], s[3], s[4], true);
+        auto& e = entry_for(s[0] * s[1], s[2], s[3], s[4], true, ctx);
         auto& env = dnnl_env::get();
         if (!e.bwd_ready) {
             const dnnl::memory::dim k = dnnl::memory::dim(K);
@@ -77,13 +77,14 @@ private:
         dnnl::memory ws;
         bool bwd_ready = false;
     };
-    using key = std::tuple<std::size_t, std::size_t, std::size_t, std::size_t, bool>;
-    entry& entry_for(std::size_t n, std::size_t c, std::size_t h, std::size_t w, bool training) {
-        return cache_.get(key{n, c, h, w, training}, [&] {
+    using key = std::tuple<std::size_t, std::size_t, std::size_t, std::size_t, bool, bool>;
+    entry& entry_for(std::size_t n, std::size_t c, std::size_t h, std::size_t w, bool training,
+                     const context& ctx) {
+        return cache_.get(key{n, c, h, w, training, ctx.blocked}, [&] {
             entry e;
             using dim = dnnl::memory::dim;
-            e.src = {{dim(n), dim(c), dim(h), dim(w)}, dt::f32, tag::nchw};
-            e.dst = {{dim(n), dim(c), dim(h / K), dim(w / K)}, dt::f32, tag::nchw};
+            e.src = {{dim(n), dim(c), dim(h), dim(w)}, dt::f32, act_tag(c, ctx)};
+            e.dst = {{dim(n), dim(c), dim(h / K), dim(w / K)}, dt::f32, act_tag(c, ctx)};
             const dim k = dim(K);
             e.fwd = {{training ? dnnl::prop_kind::forward_training
                                : dnnl::prop_kind::forward_inference,

@@ -66,7 +66,6 @@ public:
             sv = saved_.data();
         }
         kernel::forward(params, steps, n, xin, y.data(), sv);
-        if (!ctx.training) xb_ = {};
     }
 
     void backward(const tensor& x, const tensor& y, const tensor& dy, tensor* dx,

@@ -55,7 +55,19 @@ struct context {
     std::uint64_t seed = 0;     ///< dropout and other randomness: Philox(seed, layer, iteration)
     std::uint64_t iteration = 0;
     bool collect_metrics = false; ///< spike rates and input densities per layer
+    /// Keep 4-D activations in oneDNN's channel-blocked nChw8c layout between layers (its
+    /// AVX2 conv, BN and pooling kernels are several times faster there than on NCHW).
+    bool blocked = true;
 };
+
+/// Layout rule for every activation inside a graph: nChw8c when ctx.blocked and C % 8 == 0,
+/// else plain NCHW (for H = W = 1 the two coincide). Element-wise layers (spiking, dropout,
+/// residual add, mean over T) do not care: the sample index stays outermost in both, so a
+/// [T*B, ...] tensor is still [T][B*C*H*W]. Networks convert their input and output, so
+/// users of a network only ever see plain tensors; layers called directly follow the rule.
+inline bool blocked_layout(std::size_t channels, const context& ctx) {
+    return ctx.blocked && channels % 8 == 0;
+}
 
 namespace detail {
 inline void require_dims(const tensor& x, std::size_t c, std::size_t h, std::size_t w,

@@ -58,6 +58,25 @@ inline dnnl::memory out_memory(const dnnl::memory& user, const dnnl::memory::des
     return scratch;
 }
 
+/// The oneDNN tag of a [T*B, C, H, W] activation under the graph layout rule.
+inline tag act_tag(std::size_t channels, const context& ctx) {
+    return blocked_layout(channels, ctx) ? tag::nChw8c : tag::nchw;
+}
+
+/// Copies x into y converting between plain NCHW and nChw8c (to_blocked says which way).
+inline void convert_layout(const tensor& x, tensor& y, bool to_blocked) {
+    ensure_shape_like(y, x);
+    const auto& s = x.shape();
+    using dim = dnnl::memory::dim;
+    const dnnl::memory::dims d{dim(s[0] * s[1]), dim(s[2]), dim(s[3]), dim(s[4])};
+    dnnl::memory::desc plain(d, dt::f32, tag::nchw), blk(d, dt::f32, tag::nChw8c);
+    auto src = wrap(to_blocked ? plain : blk, x.data());
+    auto dst = wrap(to_blocked ? blk : plain, y.data());
+    auto& env = dnnl_env::get();
+    dnnl::reorder(src, dst).execute(env.strm, src, dst);
+    env.strm.wait();
+}
+
 /// Round to the nearest bf16 (ties to even), kept in f32: the emulated bf16 path.
 inline float round_bf16(float v) {
     std::uint32_t u;

@@ -1,0 +1,12 @@
+// expect: shape mismatch between consecutive layers
+// linear takes a flat feature vector: feeding it a 4x2x2 map without flatten is a mismatch
+// even though the sizes (16) agree.
+#include <spinfire/nn/graph.hpp>
+#include <spinfire/nn/linear.hpp>
+#include <spinfire/nn/pool.hpp>
+
+int main() {
+    using namespace spinfire::nn;
+    auto net = sequential<shape<4, 4, 4>>(avg_pool<2>{}, linear<16, 10>{});
+    return int(net.size);
+}

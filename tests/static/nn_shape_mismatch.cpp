@@ -1,0 +1,12 @@
+// expect: shape mismatch between consecutive layers
+// conv2d<3, 8, 3> makes 8 channels; batch_norm<16> wants 16: the graph must not compile,
+// and the diagnostic names both layers (check_link<conv2d<...>, batch_norm<16>, shape<...>>).
+#include <spinfire/nn/batch_norm.hpp>
+#include <spinfire/nn/conv2d.hpp>
+#include <spinfire/nn/graph.hpp>
+
+int main() {
+    using namespace spinfire::nn;
+    auto net = sequential<shape<3, 32, 32>>(conv2d<3, 8, 3>{}, batch_norm<16>{});
+    return int(net.size);
+}
