@@ -119,6 +119,8 @@ public:
         return 0;
     }
 
+    bool operator==(const drive&) const = default;
+
     kind type() const { return kind_; }
     bool is_constant() const { return kind_ == kind::dc; }
     /// Largest |value| the drive takes (for reports and step-size checks).

@@ -27,6 +27,7 @@
 #include "spinfire/core/philox.hpp"
 #include "spinfire/core/simd.hpp"
 #include "spinfire/core/vec3.hpp"
+#include "spinfire/llg/detail/philox_lanes.hpp"
 #include "spinfire/llg/drive.hpp"
 #include "spinfire/llg/steppers.hpp"
 
@@ -249,6 +250,7 @@ private:
         vec3<T> m;
         std::size_t first = 0, real = 0; // first lane, number of real (non-pad) lanes
         bool const_drive = true, noisy = false;
+        bool shared_drive = true; // every lane has the same drive: evaluate it once
         const llg::drive* dr[simd::lanes_v<T>];
         std::vector<T> proj;
         std::vector<mask_box> armed; // (not vector<M>: M is bool on the scalar path)
@@ -260,6 +262,7 @@ private:
     template <class T>
     T drive_at(const batch_state<T>& b, double t) const {
         constexpr std::size_t w = simd::lanes_v<T>;
+        if (b.shared_drive) return T(Real((*b.dr[0])(t)));
         alignas(SPINFIRE_ALIGNMENT) Real buf[w];
         for (std::size_t i = 0; i < w; ++i) buf[i] = Real((*b.dr[i])(t));
         return simd::load<T>(buf);
@@ -278,6 +281,7 @@ private:
             lp[i] = &params_[k];
             b.dr[i] = &drives_[k];
             b.const_drive = b.const_drive && b.dr[i]->is_constant();
+            b.shared_drive = b.shared_drive && (b.dr[i] == b.dr[0] || *b.dr[i] == *b.dr[0]);
             b.real += first + i < n_;
             x[i] = mx_[k], y[i] = my_[k], z[i] = mz_[k];
             sg[i] = Real(System::sigma_rate(*lp[i]) / std::sqrt(opt.dt));
@@ -398,7 +402,12 @@ private:
                     vec3<T> bth(T(0), T(0), T(0));
                     if constexpr (System::stochastic) {
                         if (noisy) {
-                            const auto z = rng::normal4<T>(opt.seed, opt.first_stream + bs[j].first, step);
+                            const auto z = [&] {
+                                if constexpr (simd::is_batch_v<T>)
+                                    return detail::normal4_lanes<T>(opt.seed, opt.first_stream + bs[j].first, step);
+                                else
+                                    return rng::normal4<T>(opt.seed, opt.first_stream + bs[j].first, step);
+                            }();
                             bth = vec3<T>(sigma[j] * z[0], sigma[j] * z[1], sigma[j] * z[2]);
                         }
                     }

@@ -396,3 +396,17 @@ TEST_CASE("bad parameters and failing integrations throw errors that name the cu
         CHECK(msg.find("t = 1e-12 s") != std::string::npos);
     }
 }
+
+TEST_CASE("AVX2 Philox lanes are bit-identical to rng::normal4 over batches") {
+    for (std::uint64_t c = 0; c < 200; ++c) {
+        const std::uint64_t seed = c * 0x9E3779B97F4A7C15ull, stream = (c * 7919) ^ (c << 33);
+        const auto a = llg::detail::normal4_lanes<simd::batch<double>>(seed, stream, c * 12345);
+        const auto b = rng::normal4<simd::batch<double>>(seed, stream, c * 12345);
+        const auto af = llg::detail::normal4_lanes<simd::batch<float>>(seed, stream, c * 12345);
+        const auto bf = rng::normal4<simd::batch<float>>(seed, stream, c * 12345);
+        for (int j = 0; j < 4; ++j) {
+            CHECK(xsimd::all(a[j] == b[j]));
+            CHECK(xsimd::all(af[j] == bf[j]));
+        }
+    }
+}
