@@ -19,6 +19,9 @@
 #include <cstdint>
 #include <vector>
 
+#include <xsimd/xsimd.hpp>
+
+#include "spinfire/config.hpp"
 #include "spinfire/core/constants.hpp"
 #include "spinfire/core/error.hpp"
 #include "spinfire/core/philox.hpp"
@@ -31,8 +34,8 @@ struct emulator_params {
     double duration_us = 1.0e6;        ///< recording length
     double step_us = 2000;             ///< rendering interval
     double loops = 4;                  ///< repetitions of the closed path
-    double amplitude_px = 6;           ///< path radius in sensor pixels
-    double contrast_threshold = 0.2;   ///< log-intensity step per event
+    double amplitude_px = 4;           ///< path radius in sensor pixels
+    double contrast_threshold = 0.3;   ///< log-intensity step per event
     double threshold_sigma = 0.03;     ///< relative per-pixel spread of the threshold
     double refractory_us = 1000;       ///< dead time after an event
     double noise_rate_hz = 0.1;        ///< background events per pixel per second
@@ -97,26 +100,56 @@ inline std::vector<float> upscaled_luminance(const std::uint8_t* img, std::size_
     return out;
 }
 
-/// log(I + eps) of the upscaled image shifted by (ox, oy) sensor pixels (bilinear, background
-/// outside), for every sensor pixel.
-inline void render_log(const std::vector<float>& img, std::size_t n, double ox, double oy,
-                       float background, float eps, float* out) {
+/// The upscaled image inside a border of `margin` background pixels, so rendering a shifted
+/// copy needs no bounds checks.
+struct padded_image {
+    std::vector<float> pixels;
+    std::size_t n = 0, margin = 0, stride = 0;
+};
+inline padded_image pad_image(const std::vector<float>& img, std::size_t n, std::size_t margin,
+                              float background) {
+    padded_image p;
+    p.n = n;
+    p.margin = margin;
+    p.stride = n + 2 * margin;
+    p.pixels.assign(p.stride * p.stride, background);
+    for (std::size_t y = 0; y < n; ++y)
+        std::copy(img.begin() + std::ptrdiff_t(y * n), img.begin() + std::ptrdiff_t((y + 1) * n),
+                  p.pixels.begin() + std::ptrdiff_t((y + margin) * p.stride + margin));
+    return p;
+}
+
+/// log(I + eps) of the image shifted by (ox, oy) sensor pixels (bilinear), for every sensor
+/// pixel. |ox|, |oy| + 1 must stay within the margin.
+inline void render_log(const padded_image& img, double ox, double oy, float eps,
+                       float* SPINFIRE_RESTRICT out) {
+    using B = xsimd::batch<float>;
+    constexpr std::size_t L = B::size;
     const double fx_floor = std::floor(ox), fy_floor = std::floor(oy);
     const auto ix = std::ptrdiff_t(fx_floor), iy = std::ptrdiff_t(fy_floor);
     const float fx = float(ox - fx_floor), fy = float(oy - fy_floor);
-    const auto N = std::ptrdiff_t(n);
-    // The source point of pixel x is x - ox = (x - ix - 1) + (1 - fx): weights are the same
+    const std::size_t n = img.n, stride = img.stride;
+    // Offsets stay within the margin, so these start columns and rows are >= 0.
+    const auto col0 = std::size_t(std::ptrdiff_t(img.margin) - ix - 1);
+    const auto row0 = std::size_t(std::ptrdiff_t(img.margin) - iy - 1);
+    // The source point of pixel x is x - ox = (x - ix - 1) + (1 - fx): the weights are the same
     // for every pixel, only the indices move.
-    auto at = [&](std::ptrdiff_t y, std::ptrdiff_t x) {
-        return (y < 0 || y >= N || x < 0 || x >= N) ? background : img[std::size_t(y * N + x)];
-    };
-    for (std::ptrdiff_t y = 0; y < N; ++y) {
-        const std::ptrdiff_t sy = y - iy - 1;
-        for (std::ptrdiff_t x = 0; x < N; ++x) {
-            const std::ptrdiff_t sx = x - ix - 1;
-            const float top = at(sy, sx) * fx + at(sy, sx + 1) * (1 - fx);
-            const float bot = at(sy + 1, sx) * fx + at(sy + 1, sx + 1) * (1 - fx);
-            out[y * N + x] = std::log(top * fy + bot * (1 - fy) + eps);
+    const B wx0(fx), wx1(1 - fx), wy0(fy), wy1(1 - fy), e(eps);
+    for (std::size_t y = 0; y < n; ++y) {
+        const float* r0 = img.pixels.data() + (y + row0) * stride + col0;
+        const float* r1 = r0 + stride;
+        float* o = out + y * n;
+        const std::size_t body = n - n % L;
+        std::size_t x = 0;
+        for (; x < body; x += L) {
+            const B top = B::load_unaligned(r0 + x) * wx0 + B::load_unaligned(r0 + x + 1) * wx1;
+            const B bot = B::load_unaligned(r1 + x) * wx0 + B::load_unaligned(r1 + x + 1) * wx1;
+            xsimd::log(top * wy0 + bot * wy1 + e).store_unaligned(o + x);
+        }
+        for (std::size_t k = n % L; k > 0; --k, ++x) {
+            const float top = r0[x] * fx + r0[x + 1] * (1 - fx);
+            const float bot = r1[x] * fx + r1[x + 1] * (1 - fx);
+            o[x] = std::log(top * fy + bot * (1 - fy) + eps);
         }
     }
 }
@@ -147,12 +180,15 @@ inline event_stream emulate_dvs(const std::uint8_t* image, std::size_t channels,
         oy = p.amplitude_px * std::sin(phase);
     };
 
+    // The path keeps x offsets in [-2A, 0] and y offsets in [-A, A]; bilinear needs one more.
+    const detail::padded_image padded = detail::pad_image(
+        img, n, std::size_t(std::ceil(2 * p.amplitude_px)) + 2, float(p.background));
     std::vector<float> prev(npix), cur(npix);
     std::vector<double> ref(npix);
     std::vector<double> last(npix, -1e300);
     double ox, oy;
     offset(0, ox, oy);
-    detail::render_log(img, n, ox, oy, float(p.background), float(p.log_eps), prev.data());
+    detail::render_log(padded, ox, oy, float(p.log_eps), prev.data());
     for (std::size_t i = 0; i < npix; ++i) ref[i] = prev[i];
 
     // Background noise: geometric gaps over the (step, pixel) grid give Poisson arrivals
@@ -172,7 +208,7 @@ inline event_stream emulate_dvs(const std::uint8_t* image, std::size_t channels,
     std::vector<event> batch;
     for (std::size_t k = 1; k <= steps; ++k) {
         offset(k, ox, oy);
-        detail::render_log(img, n, ox, oy, float(p.background), float(p.log_eps), cur.data());
+        detail::render_log(padded, ox, oy, float(p.log_eps), cur.data());
         const double t_prev = double(k - 1) * p.step_us, dt = p.step_us;
         batch.clear();
         for (std::size_t i = 0; i < npix; ++i) {
