@@ -53,8 +53,10 @@ struct basic_mtj_signed_lif {
     static SPINFIRE_INLINE T step(const params<T>& p, state<T>& s, const T& x, const T& z) {
         T h = p.beta * s.v + p.gain * x;
         const auto saturate = p.v_sat > T(0);
-        const T vs = math::select(saturate, p.v_sat, T(1)); // safe divisor where unused
-        h = math::select(saturate, vs * math::tanh(h / vs), h);
+        if (simd::any(saturate)) { // tanh is costly: skip it when no lane saturates
+            const T vs = math::select(saturate, p.v_sat, T(1)); // safe divisor where unused
+            h = math::select(saturate, vs * math::tanh(h / vs), h);
+        }
         const T read = h + p.read_noise * z;
         const T pos = fire(read, p.theta_pos, Surrogate{});
         const T neg = fire(-read, p.theta_neg, Surrogate{});

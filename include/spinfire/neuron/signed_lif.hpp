@@ -149,8 +149,11 @@ private:
             const V iw = detail::surrogate_inv_width<Surrogate>(theta);
             V adj(S(0));                 // adjoint of V[t]
             V g_beta(S(0)), g_theta(S(0));
+            // H[t] and S[t] of the current step; with parameter gradients H[t-1] is loaded
+            // one step ahead (V[t-1] feeds dL/dbeta) and handed down, so each H is read once.
+            V h = simd::load<V>(saved + (T - 1) * N + i);
+            V s = WithP ? spike_of(h, theta) : V(S(0));
             for (std::size_t t = T; t-- > 0;) {
-                const V h = simd::load<V>(saved + t * N + i);
                 const V g = simd::load<V>(grad_spikes + t * N + i);
                 const V g_pos = Surrogate::grad(h - theta, iw);
                 const V g_neg = Surrogate::grad(-h - theta, iw);
@@ -159,16 +162,20 @@ private:
                 const V adj_h = g * ds_dh + adj * dv_dh;
                 simd::store(grad_x + t * N + i, adj_h);
                 if constexpr (WithP) {
-                    V v_prev(S(0));
+                    V h_prev(S(0)), s_prev(S(0));
                     if (t > 0) {
-                        const V hp = simd::load<V>(saved + (t - 1) * N + i);
-                        v_prev = hp - theta * spike_of(hp, theta);
+                        h_prev = simd::load<V>(saved + (t - 1) * N + i);
+                        s_prev = spike_of(h_prev, theta);
                     }
-                    g_beta = g_beta + adj_h * v_prev;
+                    g_beta = g_beta + adj_h * (h_prev - theta * s_prev);
                     const V ds_dth = g_neg - g_pos;
-                    V dv_dth = -spike_of(h, theta);
+                    V dv_dth = -s;
                     if constexpr (!DetachReset) dv_dth = dv_dth - theta * ds_dth;
                     g_theta = g_theta + g * ds_dth + adj * dv_dth;
+                    h = h_prev;
+                    s = s_prev;
+                } else if (t > 0) {
+                    h = simd::load<V>(saved + (t - 1) * N + i);
                 }
                 adj = adj_h * beta;
             }
