@@ -15,12 +15,14 @@
 
 #include <spinfire/core/threads.hpp>
 #include <spinfire/data/cifar10.hpp>
+#include <spinfire/data/dvs_dataset.hpp>
 #include <spinfire/data/emulated_dvs.hpp>
 
 int main(int argc, char** argv) {
     using namespace spinfire;
     CLI::App app{"Emulated CIFAR10-DVS from CIFAR-10 images (AEDAT 2.0, CIFAR10-DVS layout)"};
-    std::string data_dir, out_dir, split = "train", cache_dir;
+    std::string data_dir, out_dir, split = "train", cache_dir, frames_cache;
+    std::size_t steps = 10, side = 48;
     std::size_t per_class = 10, n_threads = 0;
     std::uint64_t seed = 1;
     data::emulator_params p;
@@ -32,6 +34,10 @@ int main(int argc, char** argv) {
     app.add_option("--split", split, "CIFAR-10 split the images come from")
         ->check(CLI::IsMember({"train", "test"}));
     app.add_option("--cache", cache_dir, "decoded-image cache directory for image folders");
+    app.add_option("--frames-cache", frames_cache,
+                   "afterwards, decode both 9:1 splits into frames and cache them here");
+    app.add_option("--steps", steps, "frames per sample (T) for --frames-cache")->check(CLI::Range(1, 1000));
+    app.add_option("--side", side, "frame side for --frames-cache")->check(CLI::Range(1, 1024));
     app.add_option("--threads", n_threads, "worker threads (0: all)");
     app.add_option("--duration-us", p.duration_us, "recording length in us");
     app.add_option("--step-us", p.step_us, "rendering interval in us");
@@ -73,6 +79,18 @@ int main(int argc, char** argv) {
         const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
         fmt::print("\nwrote {} files, {} events ({:.1f} k per file) in {:.1f} s; see {}/README.txt\n",
                    sum.files, sum.events, double(sum.events) / double(sum.files) / 1e3, el, out_dir);
+        if (!frames_cache.empty()) {
+            data::dvs_dataset_options o;
+            o.frames = {steps, data::frame_split::by_count, side, side};
+            o.cache_dir = frames_cache;
+            for (const auto sp : {data::split::train, data::split::test}) {
+                const auto t2 = std::chrono::steady_clock::now();
+                const data::frame_set f = data::load_cifar10_dvs(out_dir, sp, o);
+                fmt::print("{} split: {} samples of {}x2x{}x{} frames, cached in {} ({:.2f} s)\n",
+                           data::split_name(sp), f.size(), steps, side, side, frames_cache,
+                           std::chrono::duration<double>(std::chrono::steady_clock::now() - t2).count());
+            }
+        }
     } catch (const spinfire::error& e) {
         fmt::print(stderr, "error: {}\n", e.what());
         return 1;

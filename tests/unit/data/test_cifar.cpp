@@ -398,6 +398,38 @@ TEST_CASE("loader: epochs are permutations, batches match direct augmentation, t
     CHECK_THROWS_AS(data::loader<data::image_source>(src, 0, true, true, 1), parameter_error);
 }
 
+namespace {
+// A source whose sample 5 cannot be produced, as a corrupt file would be.
+struct failing_source {
+    static constexpr std::size_t batch_rank = 4;
+    std::size_t size() const { return 12; }
+    std::int32_t label(std::size_t) const { return 0; }
+    std::array<std::size_t, 4> batch_shape(std::size_t b) const { return {b, 1, 1, 1}; }
+    void write(std::size_t i, std::size_t slot, std::size_t, float* x, std::uint64_t, std::uint64_t,
+               bool) const {
+        if (i == 5) throw data_error("sample5.bin", 42, "corrupt");
+        x[slot] = float(i);
+    }
+};
+} // namespace
+
+TEST_CASE("loader: an error while preparing a batch in the background reaches the caller") {
+    const failing_source src{};
+    data::loader<failing_source> L(src, 4, false, false, 1);
+    std::size_t batches = 0;
+    std::string what;
+    try {
+        for (auto& b : L.epoch(0)) {
+            CHECK(b.x(0, 0, 0, 0) == float(4 * batches));
+            ++batches;
+        }
+    } catch (const data_error& e) {
+        what = e.what();
+    }
+    CHECK(batches == 1);  // batch 0 is delivered; batch 1 holds sample 5
+    CHECK(what == "sample5.bin (byte 42): corrupt");
+}
+
 TEST_CASE("cifar10 jpeg copy (shared data): unpack once, decode a subset, cache") {
     const fs::path root = test::cifar10_jpeg_dir();
     if (root.empty()) return;
