@@ -292,6 +292,23 @@ TEST_CASE("kernels: results independent of thread count for a fixed seed") {
     CHECK(to_array<float>(gp1) == to_array<float>(gp2));
     CHECK(std::count(s1.begin(), s1.end(), 1.f) > 0);
     CHECK(std::count(s1.begin(), s1.end(), -1.f) > 0);
+
+    // The hand-written signed_lif kernel too.
+    using F = population_kernel<signed_lif>;
+    auto run_fused = [&](std::size_t threads, std::vector<float>& gx, F::params_type& gp) {
+        spinfire::threads budget(threads);
+        std::vector<float> s(T * N), sv(F::saved_per_step * T * N);
+        gx.resize(T * N);
+        gp = {0.f, 0.f};
+        F::forward(default_params<signed_lif, float>(), T, N, x.data(), s.data(), sv.data());
+        F::backward(default_params<signed_lif, float>(), T, N, sv.data(), gs.data(), gx.data(), &gp);
+    };
+    F::params_type fp1, fp2;
+    run_fused(1, g1, fp1);
+    run_fused(2, g2, fp2);
+    CHECK(g1 == g2);
+    CHECK(fp1.beta == fp2.beta);
+    CHECK(fp1.theta == fp2.theta);
 }
 
 TEST_CASE_TEMPLATE("kernels: SIMD lanes equal the scalar path", M, signed_lif, lif, plif,
