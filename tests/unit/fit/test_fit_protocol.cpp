@@ -45,7 +45,7 @@ TEST_CASE("protocol: linear-regime leak matches the analytic envelope time const
     CHECK(f.one_step_r2 > 0.99);
 }
 
-TEST_CASE("protocol: ideal reset puts V back to its initial value; relax leaves it") {
+TEST_CASE("protocol: ideal reset puts V back to its initial value, relax leaves it") {
     auto lane = default_lane();
     lane.proto.theta_pos = lane.proto.theta_neg = 0.5; // fires often
     const auto x = gaussian_input(40, 12);
@@ -67,7 +67,7 @@ TEST_CASE("protocol: ideal reset puts V back to its initial value; relax leaves 
     CHECK(q.tr.v == q.tr.h);
 }
 
-TEST_CASE("protocol: SOT input energy is sum of I^2 R_line t_pulse; pulse reset costs energy") {
+TEST_CASE("protocol: SOT input energy is sum of I^2 R_line t_pulse, pulse reset costs energy") {
     auto lane = default_lane();
     const auto x = gaussian_input(20, 13);
     const auto r = fit::run_protocol(std::span(&lane, 1), x).front();
@@ -140,7 +140,7 @@ TEST_CASE("protocol: SIMD, scalar and 1 vs 2 threads give the same traces (therm
     }
 }
 
-TEST_CASE("protocol: a failing lane is isolated and reported; the others are unchanged") {
+TEST_CASE("protocol: a failing lane is isolated and reported, the others are unchanged") {
     std::vector<fit::protocol_lane> lanes(2, default_lane());
     lanes[1].proto.drive_per_unit = 1e3; // 1 kA: the explicit step cannot follow
     const auto x = gaussian_input(3, 15);
@@ -210,7 +210,7 @@ fit::sweep_grid small_grid() {
 }
 } // namespace
 
-TEST_CASE("sweep: identical CSV rows with 1 and 2 threads; CSV round trip") {
+TEST_CASE("sweep: identical CSV rows with 1 and 2 threads, CSV round trip") {
     const auto c = small_sweep_config();
     const auto g = small_grid();
     REQUIRE(fit::grid_size(g) == 12);
@@ -283,7 +283,7 @@ TEST_CASE("sweep: a grid with zero points, a non-finite axis or bad JSON is refu
     CHECK_THROWS_WITH_AS(io::from_json(k, h, "grid"), doctest::Contains("unknown key 'depth_nm'"), error);
 }
 
-TEST_CASE("variability: identical devices give no spread; tolerances give spread and errors") {
+TEST_CASE("variability: identical devices give no spread, tolerances give spread and errors") {
     std::vector<double> x(40);
     rng::stream s(21, 0);
     for (auto& e : x) e = s.normal();
@@ -310,7 +310,7 @@ TEST_CASE("variability: identical devices give no spread; tolerances give spread
     CHECK(j.contains("sign_error_rate"));
 }
 
-TEST_CASE("export: fitted-neuron file from a device fit loads back; non-LIF fits are refused") {
+TEST_CASE("export: fitted-neuron file from a device fit loads back, non-LIF fits are refused") {
     const auto dir = test::scratch_dir("fit_export");
     auto lane = default_lane();
     const auto x = gaussian_input(60, 22);
