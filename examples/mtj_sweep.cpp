@@ -4,6 +4,7 @@
 //   mtj_sweep --width 8,10,12 --length 40,45,50 --heatmap width_nm,length_nm
 //   mtj_sweep --mechanism stt --polarizer 0,-1,0 --amplitude 1e-3,2e-3 --temperature 0,300
 //   mtj_sweep --combinations                    every mechanism x polarizer x readout axis
+//   mtj_sweep --match-periods 4 ...             step = 4 precession periods of each device
 //
 // Grid axes (comma lists): --width, --length, --height (nm), --amplitude (drive per unit X:
 // A for stt/sot, T for field), --alpha, --temperature (K); or --grid FILE (JSON with those
@@ -65,6 +66,9 @@ int main(int argc, char** argv) {
     app.add_option("--step-ns", step_ns, "SNN step duration")->capture_default_str();
     app.add_option("--pulse-ns", pulse_ns, "input pulse width")->capture_default_str();
     app.add_option("--read-ns", read_ns, "read window")->capture_default_str();
+    app.add_option("--match-periods", cfg.match_periods,
+                   "> 0: each point's step = this many of its own precession periods (pulse: half)")
+        ->capture_default_str();
     app.add_option("--steps", cfg.steps, "SNN steps per point")->capture_default_str();
     app.add_option("--seed", cfg.input_seed, "input sequence seed")->capture_default_str();
     app.add_option("--heatmap", heatmaps, "axis pairs a,b for heat maps (repeatable)");

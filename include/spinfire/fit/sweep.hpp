@@ -93,7 +93,29 @@ struct sweep_config {
     std::uint64_t input_seed = 1; // X[t] ~ N(0, 1), one sequence shared by all points
     std::uint64_t noise_seed = 7; // thermal noise
     std::size_t chunk = 64;       // points per ensemble run (progress granularity)
+    /// > 0: each point's SNN step is this many of ITS OWN precession periods (Kittel
+    /// frequency about the easy axis), pulse half of it, both rounded to dt; 0: the
+    /// protocol's fixed step for every point (a common network clock).
+    double match_periods = 0;
 };
+
+/// Small-oscillation (Kittel) frequency, Hz, of m about +-z at zero applied field:
+/// f = gamma' / 2 pi sqrt(k_x k_y), k_i = mu0 Ms (N_i - N_z) + 2 K_u / Ms (gamma' = gamma /
+/// (1 + alpha^2) for the LL form). Throws parameter_error when +-z is not a stable
+/// equilibrium (a stiffness <= 0, e.g. L >= T) or the device is not of that form.
+inline double kittel_frequency(const device::mtj& d) {
+    device::validate(d);
+    if (std::abs(std::abs(d.m0.z) - 1) > 1e-12 || (d.K_u != 0 && std::abs(std::abs(d.easy_axis.z) - 1) > 1e-12) ||
+        d.b_ext.x != 0 || d.b_ext.y != 0 || d.b_ext.z != 0)
+        throw parameter_error("device", "precession frequency needs m0 and the easy axis along z and no applied field");
+    const auto n = device::demag_factors(d);
+    const double bk = 2 * d.K_u / d.Ms;
+    const double kx = constants::mu0 * d.Ms * (n.x - n.z) + bk, ky = constants::mu0 * d.Ms * (n.y - n.z) + bk;
+    if (!(kx > 0 && ky > 0))
+        throw parameter_error("device", "+-z is not a stable equilibrium (stiffness k_x = " +
+                                            spinfire::detail::num(kx) + " T, k_y = " + spinfire::detail::num(ky) + " T)");
+    return d.gamma / (1 + d.alpha * d.alpha) * std::sqrt(kx * ky) / (2 * constants::pi);
+}
 
 /// The input sequence a sweep drives every point with.
 inline std::vector<double> sweep_input(const sweep_config& c) {
@@ -113,6 +135,7 @@ struct sweep_row {
     double one_step_r2 = 0;
     double energy_per_step = 0;  // J
     double energy_per_spike = 0; // J (all energy / device spikes; 0 without spikes)
+    double step_ns = 0;          // the SNN step this point ran with
     device_class cls = device_class::unstable;
     std::string failure; // why the point is unstable (empty otherwise)
 };
@@ -126,6 +149,12 @@ inline protocol_lane sweep_lane(const sweep_config& c, const sweep_point& p) {
     l.device.alpha = p.alpha;
     l.device.temperature = p.temperature;
     l.proto.drive_per_unit = p.amplitude;
+    if (c.match_periods > 0) {
+        const double dt_ns = l.proto.dt_ps * 1e-3;
+        const double step = std::round(c.match_periods / kittel_frequency(l.device) * 1e9 / dt_ns);
+        l.proto.step_ns = step * dt_ns;
+        l.proto.pulse_ns = std::round(step / 2) * dt_ns;
+    }
     return l;
 }
 
@@ -137,18 +166,35 @@ inline std::vector<sweep_row> run_sweep(
     if (c.chunk == 0) throw parameter_error("chunk", "must be >= 1");
     const auto x = sweep_input(c);
     std::vector<sweep_row> rows(n);
+    std::vector<protocol_lane> all(n);
+    std::vector<char> ok(n, 1);
+    for (std::size_t i = 0; i < n; ++i) {
+        rows[i].index = i;
+        rows[i].point = grid_point(g, i);
+        try {
+            all[i] = sweep_lane(c, rows[i].point);
+            validate(all[i].proto);
+        } catch (const parameter_error& e) { // e.g. no stable state to match the step to
+            rows[i].failure = e.what();
+            ok[i] = 0;
+        }
+    }
+    auto same_clock = [&](std::size_t i, std::size_t j) {
+        const auto &a = all[i].proto, &b = all[j].proto;
+        return a.step_ns == b.step_ns && a.pulse_ns == b.pulse_ns &&
+               (rows[i].point.temperature > 0) == (rows[j].point.temperature > 0);
+    };
     std::size_t begin = 0;
     while (begin < n) {
-        // A chunk never mixes T = 0 and T > 0 points (RK4 vs Heun).
-        const bool hot = grid_point(g, begin).temperature > 0;
-        std::size_t end = begin + 1;
-        while (end < n && end - begin < c.chunk && (grid_point(g, end).temperature > 0) == hot) ++end;
-        std::vector<protocol_lane> lanes;
-        for (std::size_t i = begin; i < end; ++i) {
-            rows[i].index = i;
-            rows[i].point = grid_point(g, i);
-            lanes.push_back(sweep_lane(c, rows[i].point));
+        if (!ok[begin]) {
+            ++begin;
+            if (progress) progress(begin, n);
+            continue;
         }
+        // A chunk shares one clock and never mixes T = 0 and T > 0 points (RK4 vs Heun).
+        std::size_t end = begin + 1;
+        while (end < n && end - begin < c.chunk && ok[end] && same_clock(begin, end)) ++end;
+        const std::vector<protocol_lane> lanes(all.begin() + std::ptrdiff_t(begin), all.begin() + std::ptrdiff_t(end));
         run_settings rs;
         rs.seed = c.noise_seed;
         rs.first_stream = begin;
@@ -156,6 +202,7 @@ inline std::vector<sweep_row> run_sweep(
         oneapi::tbb::parallel_for(std::size_t(0), end - begin, [&](std::size_t k) {
             auto& row = rows[begin + k];
             const auto& r = res[k];
+            row.step_ns = lanes[k].proto.step_ns;
             if (!r.failure.empty()) {
                 row.failure = r.failure;
                 return;
@@ -189,7 +236,7 @@ inline std::vector<std::string> sweep_columns() {
     for (auto& f : reflect::field_names<fit_quality>()) cols.push_back(f);
     for (const char* f : {"one_step_r2", "device_pos", "device_neg", "model_pos", "model_neg",
                           "missed", "extra", "sign_errors", "energy_per_step_J",
-                          "energy_per_spike_J", "class", "failure"})
+                          "energy_per_spike_J", "step_ns", "class", "failure"})
         cols.push_back(f);
     return cols;
 }
@@ -220,6 +267,7 @@ inline std::string to_csv_line(const sweep_row& r) {
         num(double(v));
     num(r.energy_per_step);
     num(r.energy_per_spike);
+    num(r.step_ns);
     os << ',' << enum_name(r.cls) << ',' << detail::csv_text(r.failure);
     return os.str();
 }
@@ -284,6 +332,7 @@ inline std::vector<sweep_row> read_sweep_csv(const std::string& file) {
         r.spikes.agreement = r.quality.spike_agreement;
         r.energy_per_step = num();
         r.energy_per_spike = num();
+        r.step_ns = num();
         try {
             r.cls = parse_enum(cell[k], static_cast<device_class*>(nullptr), "class");
         } catch (const error& e) {

@@ -327,3 +327,30 @@ TEST_CASE("export: fitted-neuron file from a device fit loads back, non-LIF fits
     CHECK_THROWS_WITH_AS(fit::make_fitted_neuron(bad, lane.device, lane.proto), doctest::Contains("model.beta"),
                          parameter_error);
 }
+
+// physics.md section 1: the 10 x 45 x 50 nm prism precesses at about 3.737 GHz at zero field
+// (Kittel with the Aharoni factors; gamma' = gamma / (1 + alpha^2) changes it by 1e-4).
+TEST_CASE("sweep: precession-matched steps follow each device's Kittel frequency") {
+    const auto d = device::orthogonal_mtj();
+    CHECK(fit::kittel_frequency(d) == doctest::Approx(3.737e9).epsilon(1e-3));
+    auto flat = d;
+    flat.length = 60e-9; // L > T: the shape easy axis leaves z
+    CHECK_THROWS_WITH_AS(fit::kittel_frequency(flat), doctest::Contains("not a stable equilibrium"),
+                         parameter_error);
+    auto c = small_sweep_config();
+    c.steps = 20;
+    c.match_periods = 4;
+    fit::sweep_grid g;
+    g.width_nm = {9, 10};
+    g.length_nm = {45, 60};
+    const auto rows = fit::run_sweep(c, g);
+    REQUIRE(rows.size() == 4);
+    for (int i : {0, 1}) {
+        const auto dev = fit::sweep_lane(c, rows[std::size_t(i)].point).device;
+        CHECK(rows[std::size_t(i)].step_ns == doctest::Approx(4 / fit::kittel_frequency(dev) * 1e9).epsilon(1e-3));
+        CHECK(rows[std::size_t(i)].failure.empty());
+    }
+    CHECK(rows[0].step_ns != rows[1].step_ns);
+    CHECK_FALSE(rows[2].failure.empty()); // L = 60 nm: nothing to match
+    CHECK(rows[2].cls == fit::device_class::unstable);
+}
