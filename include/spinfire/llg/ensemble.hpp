@@ -13,6 +13,7 @@
 // time interpolation and optional early exit, and a check that stops with numeric_error
 // (time and lane) when m becomes NaN or |m| drifts (an unstable time step).
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -28,6 +29,7 @@
 #include "spinfire/core/simd.hpp"
 #include "spinfire/core/vec3.hpp"
 #include "spinfire/llg/detail/philox_lanes.hpp"
+#include "spinfire/llg/detail/wide.hpp"
 #include "spinfire/llg/drive.hpp"
 #include "spinfire/llg/steppers.hpp"
 
@@ -105,7 +107,9 @@ class ensemble {
 public:
     using lane_params = typename System::template params<double>;
     using batch = simd::batch<Real>;
-    static constexpr std::size_t width = batch::size;
+    /// The SIMD path's scalar type: two batches stepped in lockstep (see detail/wide.hpp).
+    using simd_type = detail::wide<batch>;
+    static constexpr std::size_t width = simd::lanes_v<simd_type>;
 
     /// n lanes, all with parameters p, initial unit vector m0 and drive u.
     ensemble(std::size_t n, const lane_params& p, const vec3<double>& m0,
@@ -144,7 +148,7 @@ public:
         tr.mx.resize(n_ * tr.records), tr.my.resize(n_ * tr.records), tr.mz.resize(n_ * tr.records);
 
         if (opt.simd)
-            dispatch<batch>(opt, res);
+            dispatch<simd_type>(opt, res);
         else
             dispatch<Real>(opt, res);
         t_ += double(opt.steps) * opt.dt;
@@ -187,19 +191,9 @@ private:
         }
     }
 
-    // Lanes per group: the SIMD path steps `interleave` independent batches side by side in
-    // one loop, so that their dependency chains (divisions, square roots) overlap in the
-    // out-of-order core; one RK4 step of one batch is latency-bound. The scalar reference
-    // path is one lane at a time.
-#ifndef SPINFIRE_LLG_INTERLEAVE
-    static constexpr std::size_t interleave = 2;
-#else
-    static constexpr std::size_t interleave = SPINFIRE_LLG_INTERLEAVE;
-#endif
-
     template <class T>
     void dispatch(const run_options& opt, run_result<Real>& res) {
-        constexpr std::size_t k = simd::is_batch_v<T> ? interleave : 1;
+        constexpr std::size_t k = 1; // batches per group (wide<> already pairs two)
         constexpr std::size_t g = k * simd::lanes_v<T>;
         const std::size_t groups = (n_ + g - 1) / g;
         auto body = [&](std::size_t b0, std::size_t b1) {
@@ -355,6 +349,33 @@ private:
         }
     }
 
+    template <class T, integrator Method>
+    static SPINFIRE_INLINE step_result<T>
+    step_once(const typename System::template params<T>& p, const T& gp, const vec3<T>& m,
+              const T& u0, const T& uh, const T& u1, const T& sigma, bool noisy,
+              std::uint64_t seed, std::uint64_t stream, std::uint64_t step, const T& dt) {
+        if constexpr (Method == integrator::rk4) {
+            (void)sigma, (void)noisy, (void)seed, (void)stream, (void)step;
+            return rk4_step<System>(p, gp, m, u0, uh, u1, dt);
+        } else {
+            (void)uh;
+            vec3<T> bth(T(0), T(0), T(0));
+            if constexpr (System::stochastic) {
+                if (noisy) {
+                    std::array<T, 4> z;
+                    if constexpr (simd::is_batch_v<T>)
+                        z = detail::normal4_lanes<T>(seed, stream, step);
+                    else
+                        z = rng::normal4<T>(seed, stream, step);
+                    bth = vec3<T>(sigma * z[0], sigma * z[1], sigma * z[2]);
+                }
+            } else {
+                (void)sigma, (void)noisy, (void)seed, (void)stream, (void)step;
+            }
+            return heun_step<System>(p, gp, m, u0, u1, bth, dt);
+        }
+    }
+
     template <class T, std::size_t K, integrator Method>
     void run_group(std::size_t first, const run_options& opt, run_result<Real>& res) {
         constexpr std::size_t w = simd::lanes_v<T>;
@@ -393,36 +414,20 @@ private:
                     if constexpr (Method == integrator::rk4) uh[j] = drive_at(bs[j], t + 0.5 * opt.dt);
                 }
             }
-            // K independent batches side by side: their dependency chains overlap.
-            step_result<T> r[K];
             for (std::size_t j = 0; j < K; ++j) {
-                if constexpr (Method == integrator::rk4) {
-                    r[j] = rk4_step<System>(p[j], gp[j], m[j], u0[j], uh[j], u1[j], dt);
-                } else {
-                    vec3<T> bth(T(0), T(0), T(0));
-                    if constexpr (System::stochastic) {
-                        if (noisy) {
-                            const auto z = [&] {
-                                if constexpr (simd::is_batch_v<T>)
-                                    return detail::normal4_lanes<T>(opt.seed, opt.first_stream + bs[j].first, step);
-                                else
-                                    return rng::normal4<T>(opt.seed, opt.first_stream + bs[j].first, step);
-                            }();
-                            bth = vec3<T>(sigma[j] * z[0], sigma[j] * z[1], sigma[j] * z[2]);
-                        }
-                    }
-                    r[j] = heun_step<System>(p[j], gp[j], m[j], u0[j], u1[j], bth, dt);
-                }
-            }
-            for (std::size_t j = 0; j < K; ++j) {
-                const M bad = !(math::abs(r[j].norm2 - T(1)) <= tol);
-                if (simd::any(bad)) fail<T>(bad, r[j].norm2, t + opt.dt, bs[j].first);
+                // Initialized from an always-inline call: assigning or storing a result
+                // struct makes GCC copy it with memmove, and a lambda is not inlined.
+                const step_result<T> r = step_once<T, Method>(
+                    p[j], gp[j], m[j], u0[j], uh[j], u1[j], sigma[j], noisy, opt.seed,
+                    opt.first_stream + bs[j].first, step, dt);
+                const M bad = !(math::abs(r.norm2 - T(1)) <= tol);
+                if (simd::any(bad)) fail<T>(bad, r.norm2, t + opt.dt, bs[j].first);
                 if (freeze) {
-                    m[j].x = math::select(bs[j].active, r[j].m.x, m[j].x);
-                    m[j].y = math::select(bs[j].active, r[j].m.y, m[j].y);
-                    m[j].z = math::select(bs[j].active, r[j].m.z, m[j].z);
+                    m[j].x = math::select(bs[j].active, r.m.x, m[j].x);
+                    m[j].y = math::select(bs[j].active, r.m.y, m[j].y);
+                    m[j].z = math::select(bs[j].active, r.m.z, m[j].z);
                 } else {
-                    m[j] = r[j].m;
+                    m[j] = r.m;
                 }
             }
             const bool rec = tr.records && (s + 1) % opt.record_every == 0;

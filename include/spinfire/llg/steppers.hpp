@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "spinfire/core/vec3.hpp"
+#include "spinfire/llg/detail/wide.hpp" // math:: overloads must precede the templates
 
 namespace spinfire::llg {
 

@@ -57,7 +57,7 @@ struct system {
         vec3<T> b = b_th;
         if constexpr (!stochastic) b = vec3<T>(T(0), T(0), T(0));
         vec3<T> d(T(0), T(0), T(0));
-        std::apply([&](const auto&... t) { (add_term(t, m, u, b, d), ...); }, p.terms);
+        add_terms(p, m, u, b, d, std::index_sequence_for<Terms<T>...>{});
         const vec3<T> c = cross(m, b);
         vec3<T> v, w;
         if constexpr (has_torque) {
@@ -90,7 +90,7 @@ struct system {
 
     /// Sum of sigma_rate of the thermal terms (zero when none).
     template <class T>
-    static SPINFIRE_INLINE T sigma_rate(const params<T>& p) {
+    static T sigma_rate(const params<T>& p) {
         T s = T(0);
         std::apply([&](const auto&... t) { ((add_sigma(t, s)), ...); }, p.terms);
         return s;
@@ -114,6 +114,13 @@ struct system {
     }
 
 private:
+    // A fold over an index sequence, not std::apply with a lambda: the lambda is not
+    // always-inline, and an out-of-line call per stage costs more than the physics.
+    template <class T, std::size_t... I>
+    static SPINFIRE_INLINE void add_terms(const params<T>& p, const vec3<T>& m, const T& u,
+                                          vec3<T>& b, vec3<T>& d, std::index_sequence<I...>) {
+        (add_term(std::get<I>(p.terms), m, u, b, d), ...);
+    }
     template <class Term, class T>
     static SPINFIRE_INLINE void add_term(const Term& t, const vec3<T>& m, const T& u, vec3<T>& b,
                                          vec3<T>& d) {

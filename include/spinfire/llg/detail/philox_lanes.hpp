@@ -10,6 +10,7 @@
 
 #include "spinfire/core/philox.hpp"
 #include "spinfire/core/simd.hpp"
+#include "spinfire/llg/detail/wide.hpp"
 
 #if defined(__AVX2__)
 #include <immintrin.h>
@@ -53,11 +54,29 @@ SPINFIRE_INLINE void philox8(std::uint64_t seed, std::uint64_t first_stream, std
 }
 #endif
 
-/// Same values as rng::normal4<B>(seed, first_stream, counter).
+/// Same values as rng::normal4<B>(seed, first_stream, counter); for wide<B>, the two halves
+/// are the normals of streams first_stream + [0, n) and first_stream + n + [0, n).
+template <class B>
+    requires simd::is_batch_v<B>
+SPINFIRE_INLINE std::array<B, 4> normal4_lanes(std::uint64_t seed, std::uint64_t first_stream,
+                                               std::uint64_t counter);
+
+template <class W>
+    requires is_wide<W>::value
+SPINFIRE_INLINE std::array<W, 4> normal4_wide(std::uint64_t seed, std::uint64_t first_stream,
+                                              std::uint64_t counter) {
+    using B = decltype(W::lo);
+    const auto a = normal4_lanes<B>(seed, first_stream, counter);
+    const auto b = normal4_lanes<B>(seed, first_stream + B::size, counter);
+    return {W(a[0], b[0]), W(a[1], b[1]), W(a[2], b[2]), W(a[3], b[3])};
+}
+
 template <class B>
     requires simd::is_batch_v<B>
 SPINFIRE_INLINE std::array<B, 4> normal4_lanes(std::uint64_t seed, std::uint64_t first_stream,
                                                std::uint64_t counter) {
+    if constexpr (is_wide<B>::value) return normal4_wide<B>(seed, first_stream, counter);
+    else {
 #if defined(__AVX2__)
     using S = simd::scalar_of_t<B>;
     constexpr std::size_t n = B::size;
@@ -78,6 +97,7 @@ SPINFIRE_INLINE std::array<B, 4> normal4_lanes(std::uint64_t seed, std::uint64_t
     } else
 #endif
         return rng::normal4<B>(seed, first_stream, counter);
+    }
 }
 
 } // namespace spinfire::llg::detail
