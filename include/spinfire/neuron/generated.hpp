@@ -150,12 +150,17 @@ struct generated_kernel {
     }
     static void forward(const params_type& p, std::size_t T, std::size_t N, const S* x,
                         S* spikes, S* saved, const options_type& opt) {
-        forward_as(p, T, N, x, spikes, saved, opt);
+        forward_as(p, T, N, x, N, spikes, saved, opt);
     }
     /// Spikes stored as int8 (a quarter of the memory traffic; exact).
     static void forward(const params_type& p, std::size_t T, std::size_t N, const S* x,
                         std::int8_t* spikes, S* saved, const options_type& opt = {}) {
-        forward_as(p, T, N, x, spikes, saved, opt);
+        forward_as(p, T, N, x, N, spikes, saved, opt);
+    }
+    /// Direct encoding: the same input x [N] at every step, without T copies of it.
+    static void forward_broadcast(const params_type& p, std::size_t T, std::size_t N,
+                                  const S* x, S* spikes, S* saved, const options_type& opt = {}) {
+        forward_as(p, T, N, x, 0, spikes, saved, opt);
     }
 
     static void backward(const params_type& p, std::size_t T, std::size_t N, const S* saved,
@@ -167,9 +172,18 @@ struct generated_kernel {
                          const S* grad_spikes, S* grad_x, params_type* grad_p,
                          const options_type& opt) {
         if (grad_p)
-            run_backward<true>(p, T, N, saved, grad_spikes, grad_x, grad_p, opt);
+            run_backward<true, false>(p, T, N, saved, grad_spikes, grad_x, grad_p, opt);
         else
-            run_backward<false>(p, T, N, saved, grad_spikes, grad_x, grad_p, opt);
+            run_backward<false, false>(p, T, N, saved, grad_spikes, grad_x, grad_p, opt);
+    }
+    /// Backward of forward_broadcast: grad_x [N] (overwritten) = sum over t of dL/dx[t].
+    static void backward_broadcast(const params_type& p, std::size_t T, std::size_t N,
+                                   const S* saved, const S* grad_spikes, S* grad_x,
+                                   params_type* grad_p, const options_type& opt = {}) {
+        if (grad_p)
+            run_backward<true, true>(p, T, N, saved, grad_spikes, grad_x, grad_p, opt);
+        else
+            run_backward<false, true>(p, T, N, saved, grad_spikes, grad_x, grad_p, opt);
     }
 
 private:
@@ -177,12 +191,12 @@ private:
 
     template <class Out>
     static void forward_as(const params_type& p, std::size_t T, std::size_t N, const S* x,
-                           Out* spikes, S* saved, const options_type& opt) {
+                           std::size_t x_stride, Out* spikes, S* saved, const options_type& opt) {
         check(p, N, opt);
         if (saved)
-            run_forward<true>(p, T, N, x, spikes, saved, opt);
+            run_forward<true>(p, T, N, x, x_stride, spikes, saved, opt);
         else
-            run_forward<false>(p, T, N, x, spikes, saved, opt);
+            run_forward<false>(p, T, N, x, x_stride, spikes, saved, opt);
     }
 
     static void check(const params_type& p, std::size_t N, const options_type& opt) {
@@ -242,6 +256,7 @@ private:
         const options_type& opt;
         std::size_t T, N;
         const S* x;
+        std::size_t x_stride; // N, or 0 for one input repeated at every step
         Out* spikes;
         S* saved;
 
@@ -252,7 +267,7 @@ private:
             fill_fields(p, [&](std::size_t j) { return pa[j]; });
             auto st = zero_state<Model, V>();
             for (std::size_t t = 0; t < T; ++t) {
-                const V xv = simd::load<V>(x + t * N + i);
+                const V xv = simd::load<V>(x + t * x_stride + i);
                 if constexpr (Save) {
                     detail::for_each_field_indexed(st, [&](std::size_t k, const V& f) {
                         simd::store(saved + (k * T + t) * N + i, f);
@@ -267,15 +282,16 @@ private:
 
     template <bool Save, class Out>
     static void run_forward(const params_type& p, std::size_t T, std::size_t N, const S* x,
-                            Out* spikes, S* saved, const options_type& opt) {
+                            std::size_t x_stride, Out* spikes, S* saved,
+                            const options_type& opt) {
         const forward_body<Save, Out> body{{to_array<S>(p), opt.per_neuron, opt.neurons}, opt, T, N,
-                                      x, spikes, saved};
+                                           x, x_stride, spikes, saved};
         detail::for_chunks(N, [&](std::size_t b, std::size_t e, std::size_t) {
             detail::for_lanes<S>(b, e, body);
         });
     }
 
-    template <bool WithP>
+    template <bool WithP, bool Sum>
     struct backward_body {
         static constexpr std::size_t n_tangents = n_state + 1 + (WithP ? n_params : 0);
         param_source ps;
@@ -302,6 +318,7 @@ private:
             adj.fill(V(S(0)));
             std::array<V, n_params> gp;   // this element's parameter gradients
             gp.fill(V(S(0)));
+            V sum_x(S(0)); // sum over t of dL/dx[t] (broadcast input)
             for (std::size_t t = T; t-- > 0;) {
                 state_t<Model, D> sd;
                 fill_fields(sd, [&](std::size_t k) {
@@ -317,23 +334,27 @@ private:
                     for (std::size_t m = 0; m < n_tangents; ++m) c[m] = c[m] + adj[k] * f.d[m];
                 });
                 for (std::size_t k = 0; k < n_state; ++k) adj[k] = c[k];
-                simd::store(grad_x + t * N + i, c[n_state]);
+                if constexpr (Sum)
+                    sum_x = sum_x + c[n_state];
+                else
+                    simd::store(grad_x + t * N + i, c[n_state]);
                 if constexpr (WithP)
                     for (std::size_t j = 0; j < n_params; ++j) gp[j] = gp[j] + c[n_state + 1 + j];
             }
+            if constexpr (Sum) simd::store(grad_x + i, sum_x);
             if constexpr (WithP)
                 for (std::size_t j = 0; j < n_params; ++j) partials->add(chunk, j, gp[j]);
         }
     };
 
-    template <bool WithP>
+    template <bool WithP, bool Sum>
     static void run_backward(const params_type& p, std::size_t T, std::size_t N, const S* saved,
                              const S* grad_spikes, S* grad_x, params_type* grad_p,
                              const options_type& opt) {
         detail::param_partials<n_params> partials(WithP ? detail::chunk_count(N) : 0);
         const param_source ps{to_array<S>(p), opt.per_neuron, opt.neurons};
         detail::for_chunks(N, [&](std::size_t b, std::size_t e, std::size_t c) {
-            backward_body<WithP> body{ps, opt, T, N, saved, grad_spikes, grad_x, &partials, c};
+            backward_body<WithP, Sum> body{ps, opt, T, N, saved, grad_spikes, grad_x, &partials, c};
             detail::for_lanes<S>(b, e, body);
         });
         if constexpr (WithP) {

@@ -8,6 +8,8 @@
 //                                        grad_x [T][N] is overwritten; when grad_p is not
 //                                        null the parameter gradients, summed over elements
 //                                        and steps, are ADDED to *grad_p
+//   forward_broadcast / backward_broadcast: the same for one input x [N] fed at every step
+//                                        (direct encoding); grad_x [N] = sum over t
 //
 // Both run TBB over fixed chunks of N and are deterministic whatever the thread count. The
 // kernel is the model's hand-written Model::fused_kernel<S> when it has one, else the
@@ -41,6 +43,34 @@ struct population_kernel : detail::select_kernel<Model, S>::type {
     using base::saved_per_step;
     using base::forward;
     using base::backward;
+
+    /// One input x [N] at every step; a fused kernel without this gets a tiled copy.
+    static void forward_broadcast(const params_type& p, std::size_t T, std::size_t N,
+                                  const S* x, S* spikes, S* saved) {
+        if constexpr (requires { base::forward_broadcast(p, T, N, x, spikes, saved); }) {
+            base::forward_broadcast(p, T, N, x, spikes, saved);
+        } else {
+            aligned_vector<S> xt(T * N);
+            for (std::size_t t = 0; t < T; ++t) std::copy(x, x + N, xt.data() + t * N);
+            base::forward(p, T, N, xt.data(), spikes, saved);
+        }
+    }
+    /// grad_x [N] = sum over t of dL/dx[t] (overwritten).
+    static void backward_broadcast(const params_type& p, std::size_t T, std::size_t N,
+                                   const S* saved, const S* grad_spikes, S* grad_x,
+                                   params_type* grad_p) {
+        if constexpr (requires {
+                          base::backward_broadcast(p, T, N, saved, grad_spikes, grad_x, grad_p);
+                      }) {
+            base::backward_broadcast(p, T, N, saved, grad_spikes, grad_x, grad_p);
+        } else {
+            aligned_vector<S> gt(T * N);
+            base::backward(p, T, N, saved, grad_spikes, gt.data(), grad_p);
+            std::fill(grad_x, grad_x + N, S(0));
+            for (std::size_t t = T; t-- > 0;)
+                for (std::size_t i = 0; i < N; ++i) grad_x[i] += gt[t * N + i];
+        }
+    }
 };
 
 /// A stateful population stepped one time step at a time (streaming inference, simulation):

@@ -64,20 +64,38 @@ struct basic_signed_lif<Surrogate, DetachReset>::fused_kernel {
 
     static void forward(const params_type& p, std::size_t T, std::size_t N, const S* x,
                         S* spikes, S* saved) {
-        forward_as(p, T, N, x, spikes, saved);
+        forward_as(p, T, N, x, N, spikes, saved);
     }
     /// Spikes stored as int8 (a quarter of the memory traffic; exact).
     static void forward(const params_type& p, std::size_t T, std::size_t N, const S* x,
                         std::int8_t* spikes, S* saved) {
-        forward_as(p, T, N, x, spikes, saved);
+        forward_as(p, T, N, x, N, spikes, saved);
+    }
+    /// Direct encoding: the same input x [N] at every step, without T copies of it.
+    static void forward_broadcast(const params_type& p, std::size_t T, std::size_t N,
+                                  const S* x, S* spikes, S* saved) {
+        forward_as(p, T, N, x, 0, spikes, saved);
     }
 
     static void backward(const params_type& p, std::size_t T, std::size_t N, const S* saved,
                          const S* grad_spikes, S* grad_x, params_type* grad_p) {
+        backward_as<false>(p, T, N, saved, grad_spikes, grad_x, grad_p);
+    }
+    /// Backward of forward_broadcast: grad_x [N] (overwritten) = sum over t of dL/dx[t].
+    static void backward_broadcast(const params_type& p, std::size_t T, std::size_t N,
+                                   const S* saved, const S* grad_spikes, S* grad_x,
+                                   params_type* grad_p) {
+        backward_as<true>(p, T, N, saved, grad_spikes, grad_x, grad_p);
+    }
+
+private:
+    template <bool Sum>
+    static void backward_as(const params_type& p, std::size_t T, std::size_t N, const S* saved,
+                            const S* grad_spikes, S* grad_x, params_type* grad_p) {
         if (grad_p) {
             detail::param_partials<2> partials(detail::chunk_count(N));
             detail::for_chunks(N, [&](std::size_t b, std::size_t e, std::size_t c) {
-                backward_body<true> body{p, T, N, saved, grad_spikes, grad_x, &partials, c};
+                backward_body<true, Sum> body{p, T, N, saved, grad_spikes, grad_x, &partials, c};
                 detail::for_lanes<S>(b, e, body);
             });
             const auto tot = partials.total();
@@ -85,25 +103,24 @@ struct basic_signed_lif<Surrogate, DetachReset>::fused_kernel {
             grad_p->theta = S(double(grad_p->theta) + tot[1]);
         } else {
             detail::for_chunks(N, [&](std::size_t b, std::size_t e, std::size_t) {
-                backward_body<false> body{p, T, N, saved, grad_spikes, grad_x, nullptr, 0};
+                backward_body<false, Sum> body{p, T, N, saved, grad_spikes, grad_x, nullptr, 0};
                 detail::for_lanes<S>(b, e, body);
             });
         }
     }
 
-private:
     template <class Out>
     static void forward_as(const params_type& p, std::size_t T, std::size_t N, const S* x,
-                           Out* spikes, S* saved) {
+                           std::size_t x_stride, Out* spikes, S* saved) {
         validate_params<model, S>(p);
         if (saved)
             detail::for_chunks(N, [&](std::size_t b, std::size_t e, std::size_t) {
-                const forward_body<true, Out> body{p, T, N, x, spikes, saved};
+                const forward_body<true, Out> body{p, T, N, x, x_stride, spikes, saved};
                 detail::for_lanes<S>(b, e, body);
             });
         else
             detail::for_chunks(N, [&](std::size_t b, std::size_t e, std::size_t) {
-                const forward_body<false, Out> body{p, T, N, x, spikes, saved};
+                const forward_body<false, Out> body{p, T, N, x, x_stride, spikes, saved};
                 detail::for_lanes<S>(b, e, body);
             });
     }
@@ -118,6 +135,7 @@ private:
         const params_type& p;
         std::size_t T, N;
         const S* x;
+        std::size_t x_stride; // N, or 0 for one input repeated at every step
         Out* spikes;
         S* saved;
         template <class V>
@@ -125,7 +143,7 @@ private:
             const V beta(p.beta), theta(p.theta);
             V v(S(0));
             for (std::size_t t = 0; t < T; ++t) {
-                const V h = beta * v + simd::load<V>(x + t * N + i);
+                const V h = beta * v + simd::load<V>(x + t * x_stride + i);
                 const V s = spike_of(h, theta);
                 v = h - theta * s;
                 detail::store_spikes(spikes + t * N + i, s);
@@ -134,7 +152,7 @@ private:
         }
     };
 
-    template <bool WithP>
+    template <bool WithP, bool Sum>
     struct backward_body {
         const params_type& p;
         std::size_t T, N;
@@ -153,6 +171,7 @@ private:
             // one step ahead (V[t-1] feeds dL/dbeta) and handed down, so each H is read once.
             V h = simd::load<V>(saved + (T - 1) * N + i);
             V s = WithP ? spike_of(h, theta) : V(S(0));
+            V sum_x(S(0)); // sum over t of dL/dx[t] (broadcast input)
             for (std::size_t t = T; t-- > 0;) {
                 const V g = simd::load<V>(grad_spikes + t * N + i);
                 const V g_pos = Surrogate::grad(h - theta, iw);
@@ -160,7 +179,10 @@ private:
                 const V ds_dh = g_pos + g_neg;
                 const V dv_dh = DetachReset ? V(S(1)) : V(S(1)) - theta * ds_dh;
                 const V adj_h = g * ds_dh + adj * dv_dh;
-                simd::store(grad_x + t * N + i, adj_h);
+                if constexpr (Sum)
+                    sum_x = sum_x + adj_h;
+                else
+                    simd::store(grad_x + t * N + i, adj_h);
                 if constexpr (WithP) {
                     V h_prev(S(0)), s_prev(S(0));
                     if (t > 0) {
@@ -179,6 +201,7 @@ private:
                 }
                 adj = adj_h * beta;
             }
+            if constexpr (Sum) simd::store(grad_x + i, sum_x);
             if constexpr (WithP) {
                 partials->add(chunk, 0, g_beta);
                 partials->add(chunk, 1, g_theta);

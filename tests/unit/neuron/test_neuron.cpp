@@ -261,6 +261,31 @@ TEST_CASE_TEMPLATE("signed_lif: hand-written backward equals the generated one",
     CHECK(worst < 1e-6);
 }
 
+TEST_CASE_TEMPLATE("kernels: a broadcast input equals the input repeated at every step", M,
+                   signed_lif, mtj_signed_lif) {
+    using K = population_kernel<M>;
+    const std::size_t T = 4, N = 2048 + 13;
+    const auto x1 = cast<float>(normal_vector(N, 0.5, 1.0, 30));
+    const auto gs = cast<float>(normal_vector(T * N, 0.0, 1.0, 31));
+    std::vector<float> x(T * N);
+    for (std::size_t t = 0; t < T; ++t) std::copy(x1.begin(), x1.end(), x.begin() + long(t * N));
+    const auto p = default_params<M, float>();
+    std::vector<float> s(T * N), sb(T * N), sv(K::saved_per_step * T * N),
+        svb(K::saved_per_step * T * N), gx(T * N), gxb(N);
+    K::forward(p, T, N, x.data(), s.data(), sv.data());
+    K::forward_broadcast(p, T, N, x1.data(), sb.data(), svb.data());
+    CHECK(s == sb);
+    auto gp = default_params<M, float>(), gpb = gp;
+    K::backward(p, T, N, sv.data(), gs.data(), gx.data(), &gp);
+    K::backward_broadcast(p, T, N, svb.data(), gs.data(), gxb.data(), &gpb);
+    for (std::size_t i = 0; i < N; i += 97) {
+        float sum = 0;
+        for (std::size_t t = 0; t < T; ++t) sum += gx[t * N + i];
+        CHECK(gxb[i] == doctest::Approx(sum).epsilon(1e-5));
+    }
+    CHECK(to_array<float>(gp) == to_array<float>(gpb));
+}
+
 TEST_CASE("kernels: results independent of thread count for a fixed seed") {
     using M = mtj_signed_lif;
     using K = population_kernel<M>;
