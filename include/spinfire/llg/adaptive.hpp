@@ -72,7 +72,10 @@ adaptive_result solve_adaptive(const typename System::template params<double>& p
             }
             // Standard controller: safety 0.9, growth limited to [0.2, 5].
             const double f = err > 0 ? 0.9 * std::pow(err, -0.2) : 5.0;
-            h = std::min(opt.max_dt, hs * std::clamp(f, 0.2, 5.0));
+            const double proposed = std::min(opt.max_dt, hs * std::clamp(f, 0.2, 5.0));
+            // A step shortened to land on an output time says little about the next one:
+            // keep the longer of the proposal and the step size before shortening.
+            h = (last && err <= 1) ? std::max(proposed, std::min(h, opt.max_dt)) : proposed;
             if (h < opt.min_dt)
                 throw numeric_error("dopri5: step size underflow at t = " + spinfire::detail::num(t) +
                                     " s (stiff or singular system)");
