@@ -74,6 +74,33 @@ void bm_backward(benchmark::State& st) {
     st.SetItemsProcessed(std::int64_t(st.iterations() * T * N));
 }
 
+// Direct encoding: one input [N] for all T steps, forward + backward (training step of the
+// neuron layer). arg 1 = broadcast kernels; 0 = tile the input T times, then reduce grad_x
+// over t (what a layer without the broadcast overloads does).
+void bm_direct_encoding(benchmark::State& st) {
+    threads budget(std::size_t(st.range(0)));
+    const bool broadcast = st.range(1) != 0;
+    auto& b = data();
+    using K = population_kernel<signed_lif>;
+    const auto p = default_params<signed_lif, float>();
+    const float* x1 = b.x.data(); // first step's slice as the one input
+    for (auto _ : st) {
+        if (broadcast) {
+            K::forward_broadcast(p, T, N, x1, b.s.data(), b.saved.data());
+            K::backward_broadcast(p, T, N, b.saved.data(), b.gs.data(), b.tmp.data(), nullptr);
+        } else {
+            for (std::size_t t = 0; t < T; ++t) std::copy(x1, x1 + N, b.h.data() + t * N);
+            K::forward(p, T, N, b.h.data(), b.s.data(), b.saved.data());
+            K::backward(p, T, N, b.saved.data(), b.gs.data(), b.gx.data(), nullptr);
+            std::copy(b.gx.data(), b.gx.data() + N, b.tmp.data());
+            for (std::size_t t = 1; t < T; ++t)
+                for (std::size_t i = 0; i < N; ++i) b.tmp[i] += b.gx[t * N + i];
+        }
+        benchmark::DoNotOptimize(b.tmp.data());
+    }
+    st.SetItemsProcessed(std::int64_t(st.iterations() * T * N));
+}
+
 // The naive reference: per step, separate element-wise passes that store H, S and V (what a
 // per-step loop of tensor operations does), parallel over the same chunks.
 template <class F>
@@ -173,6 +200,7 @@ BENCHMARK(bm_naive_forward)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseR
 BENCHMARK(bm_backward<fused>) SPINFIRE_ARGS;
 BENCHMARK(bm_backward<generated>) SPINFIRE_ARGS;
 BENCHMARK(bm_naive_backward)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(bm_direct_encoding) SPINFIRE_ARGS;
 BENCHMARK(bm_mtj_forward)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(bm_mtj_backward)->ArgsProduct({{1, 2}, {0, 1}})->Unit(benchmark::kMillisecond)->UseRealTime();
 
