@@ -1,0 +1,1 @@
+// Compiles tests/pch.hpp into the precompiled header every test executable reuses.
