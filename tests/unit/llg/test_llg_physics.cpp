@@ -327,3 +327,42 @@ TEST_CASE("small-signal STT response of the orthogonal MTJ: m_L = a_J / k_L, m_W
     CHECK(m.y == doctest::Approx(0.02).epsilon(2e-3));
     CHECK(std::abs(m.x) < 1e-5);
 }
+
+TEST_CASE("in-plane film STT threshold a_c = alpha (B_K + B + mu0 Ms / 2) (J_c0, first order)") {
+    // Easy axis x in the film plane, thin-film demag N = (0, 0, 1), field B along x,
+    // polarizer along x. Linearized about m = +x with stiffnesses k_y = B_K + B and
+    // k_z = B_K + B + mu0 Ms, the deviation grows at -gamma' (alpha (k_y + k_z)/2 + a) (+ an
+    // alpha^2 a shift from the alpha-mixed field-like term), i.e. a_c = -alpha (B_K + B + mu0 Ms/2):
+    // the J_c0 formula of physics.md, for which a_J = hbar eta J / (e Ms t).
+    using sys = llg::system<llg::uniaxial, llg::demag, llg::zeeman, llg::slonczewski>;
+    const double bk = 0.05, B = 0.01, bms = c::mu0 * 1.1e6, alpha = 0.01;
+    sys::params<double> p;
+    p.alpha = alpha;
+    p.term<llg::uniaxial>() = {bk, {1, 0, 0}};
+    p.term<llg::demag>() = {{0, 0, bms}};
+    p.term<llg::zeeman>() = {{B, 0, 0}};
+    p.term<llg::slonczewski>() = {{1, 0, 0}, 1.0, 0.0, 1.0, 1.0, 0.0}; // a_J = drive (tesla)
+    const double a_c = -alpha * (bk + B + bms / 2);
+    const double ratios[] = {0.9, 0.97, 1.03, 1.1};
+    const std::size_t n = std::size(ratios);
+    const vec3<double> m0 = normalized(vec3<double>{1, 1e-4, 0});
+    llg::ensemble<sys> ens(n, p, m0);
+    for (std::size_t i = 0; i < n; ++i) ens.set_drive(i, llg::drive::dc(ratios[i] * a_c));
+    const double ky = bk + B, kz = bk + B + bms;
+    auto q = [&](const vec3<double>& m) { return ky * m.y * m.y + kz * m.z * m.z; };
+    llg::run_options o;
+    o.dt = 5e-13; // omega dt = gamma sqrt(k_y k_z) dt = 0.023
+    o.steps = 100000;
+    ens.run(o);
+    const double T = double(o.steps) * o.dt;
+    const double gp = p.gamma / (1 + alpha * alpha);
+    for (std::size_t i = 0; i < n; ++i) {
+        const double a = ratios[i] * a_c;
+        const double expected = -gp * (alpha * (ky + kz - 2 * alpha * a) / 2 + a);
+        // q is the orbit's energy, constant over a period up to O(alpha): sampled at
+        // arbitrary phases it adds <= alpha / (2 |lambda| T) ~ 1e-3 to the rate estimate.
+        const double growth = std::log(q(ens.m(i)) / q(m0)) / (2 * T);
+        CHECK(std::abs(growth - expected) < 0.02 * std::abs(expected));
+        CHECK((growth > 0) == (ratios[i] > 1));
+    }
+}
