@@ -13,6 +13,9 @@
 #include <type_traits>
 #include <vector>
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 #include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/partitioner.h>
@@ -89,6 +92,15 @@ SPINFIRE_INLINE void store_spikes(Out* p, const V& s) {
     using S = simd::scalar_of_t<V>;
     if constexpr (std::is_same_v<Out, S>) {
         simd::store(p, s);
+#if defined(__AVX2__)
+    } else if constexpr (std::is_same_v<Out, std::int8_t> && std::is_same_v<S, float> &&
+                         simd::lanes_v<V> == 8) {
+        // 8 floats -> 8 int8 with two saturating packs (xsimd 8 has no narrowing store).
+        const __m256i i32 = _mm256_cvtps_epi32(s);
+        const __m128i i16 = _mm_packs_epi32(_mm256_castsi256_si128(i32),
+                                            _mm256_extracti128_si256(i32, 1));
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_packs_epi16(i16, i16));
+#endif
     } else {
         alignas(SPINFIRE_ALIGNMENT) S buf[simd::lanes_v<V>];
         simd::store(buf, s);
