@@ -1,0 +1,92 @@
+// Trains a spiking network with signed LIF neurons (ideal or MTJ-fitted) on CIFAR-10, from
+// the official binary release or an image-folder copy, and evaluates it.
+//
+//   train_cifar10 --data cifar-10-batches-bin --out runs/ideal --neuron ideal --time-budget 10
+//   train_cifar10 --data ... --out runs/mtj --neuron mtj --epochs 30       (Ctrl-C, then --resume)
+//   train_cifar10 --data ... --out runs/eval --evaluate runs/mtj/checkpoint.bin
+//
+// Writes <out>/metrics.jsonl (per epoch), metrics.json (final, with test_accuracy),
+// evaluation.json, confusion.csv/png, checkpoint.bin/json and weights/*.npy + manifest.json.
+#include <cstdio>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include <spinfire/data/augment.hpp>
+#include <spinfire/data/cifar10.hpp>
+#include <spinfire/data/image_source.hpp>
+#include <spinfire/train.hpp>
+#include <spinfire/train/cli.hpp>
+
+namespace {
+
+using namespace spinfire;
+
+template <class Net>
+int run(Net net, const std::string& name, const data::image_set* train_set,
+        const data::image_set& test_set, const train::run_options& o, io::json dataset,
+        const std::string& checkpoint) {
+    const auto norm = data::cifar10_normalization();
+    const data::image_source test_src(test_set, norm);
+    train::run_description d{name, std::move(dataset), test_set.class_names};
+    std::size_t macs = 0;
+    for (const auto& l : nn::metrics(net, o.steps).layers) macs += l.macs_per_step;
+    fmt::print("network {}: {} parameters, {:.1f} M MACs per image and time step\n", name,
+               net.parameter_count(), double(macs) * 1e-6);
+    if (!checkpoint.empty()) {
+        const auto e = train::evaluate_checkpoint(net, test_src, o, d, checkpoint);
+        fmt::print("test accuracy {:.2f} % on {} images; spikes +{:.4f} -{:.4f} per neuron and step; "
+                   "{:.3g} SOPs, {:.3g} uJ per image; written to {}\n",
+                   100 * e.accuracy(), e.samples, e.positive_rate, e.negative_rate,
+                   e.network.sops, e.network.energy_pj * 1e-6, o.out);
+        return 0;
+    }
+    data::augment_options aug; // random crop with 4-pixel zero padding + horizontal flip
+    const data::image_source train_src(*train_set, norm, aug);
+    train::trainer<Net, data::image_source> t(net, train_src, test_src, o, d);
+    t.run();
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    train::prefer_passive_openmp(argv);
+    CLI::App app{"Train a signed-LIF spiking network on CIFAR-10 (official binary release or image folder)"};
+    train::run_options o = train::cifar10_recipe();
+    train::add_options(app, o);
+    std::string net_name = "fast", cache, checkpoint;
+    app.add_option("--net", net_name, "fast (CPU time-to-accuracy, width 32) | vgg_s (DESIGN.md reference)")
+        ->check(CLI::IsMember({"fast", "vgg_s"}))
+        ->capture_default_str();
+    app.add_option("--cache", cache, "decoded-image cache directory for image folders (decode once)");
+    app.add_option("--evaluate", checkpoint, "evaluate this checkpoint on the test set instead of training");
+    CLI11_PARSE(app, argc, argv);
+    try {
+        threads budget(o.threads);
+        const bool binary = data::is_cifar10_binary_dir(o.data, data::split::test);
+        data::image_set train_set;
+        if (checkpoint.empty())
+            train_set = data::load_cifar10(o.data, data::split::train, {o.train_per_class, cache});
+        const data::image_set test_set = data::load_cifar10(o.data, data::split::test, {o.test_per_class, cache});
+        io::json dataset = {{"name", "CIFAR-10"},
+                            {"source", binary ? "official binary release" : "image folder (e.g. the JPEG copy)"},
+                            {"path", o.data},
+                            {"train_samples", train_set.size()},
+                            {"test_samples", test_set.size()}};
+        fmt::print("CIFAR-10 from {} ({}): {} training, {} test images\n", o.data,
+                   dataset["source"].get<std::string>(), train_set.size(), test_set.size());
+        if (net_name == "fast")
+            return run(train::cifar10_fast<train::neuron_model, 32>(), "cifar10_fast<32>", &train_set,
+                       test_set, o, dataset, checkpoint);
+        return run(train::vgg_s<train::neuron_model>(), "vgg_s", &train_set, test_set, o, dataset,
+                   checkpoint);
+    } catch (const spinfire::error& e) {
+        fmt::print(stderr, "error: {}\n", e.what());
+        return 1;
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "error: {}\n", e.what());
+        return 1;
+    }
+}

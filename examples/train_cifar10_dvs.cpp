@@ -1,0 +1,88 @@
+// Trains a VGGSNN-like spiking network with signed LIF neurons (ideal or MTJ-fitted) on
+// CIFAR10-DVS: a directory of class folders holding cifar10_<class>_<i>.aedat (the real
+// recordings, or the EMULATED set made by examples/make_emulated_dvs). Events become
+// T = 10 frames of 2 x 48 x 48 by equal event count; decoded frames are cached.
+//
+//   train_cifar10_dvs --data CIFAR10-DVS --out runs/dvs --neuron mtj --split 9:1
+//   train_cifar10_dvs --data ... --out runs/eval --evaluate runs/dvs/checkpoint.bin
+//
+// Same options, progress, metrics, checkpoints and outputs as train_cifar10.
+#include <cstdio>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include <spinfire/data/dvs_dataset.hpp>
+#include <spinfire/data/frame_source.hpp>
+#include <spinfire/train.hpp>
+#include <spinfire/train/cli.hpp>
+
+namespace {
+
+using namespace spinfire;
+
+/// VGGSNN at 1/8 of TET's width (8, 16, 32, 32, 64, 64, 64, 64 channels): the widest that
+/// trains T = 10 at 48 x 48 in minutes per epoch on two cores (docs/results/cifar10_dvs.md).
+constexpr std::size_t width = 8;
+
+} // namespace
+
+int main(int argc, char** argv) {
+    train::prefer_passive_openmp(argv);
+    CLI::App app{"Train a signed-LIF spiking network on CIFAR10-DVS (real or emulated)"};
+    train::run_options o = train::cifar10_dvs_recipe();
+    train::add_options(app, o);
+    std::string split = "9:1", cache, checkpoint;
+    app.add_option("--split", split,
+                   "9:1 (per class, the last tenth by index is test) | 0-699 (TET: 0-699 train, 700-999 test)")
+        ->check(CLI::IsMember({"9:1", "0-699"}))
+        ->capture_default_str();
+    app.add_option("--cache", cache, "frame cache directory (default: <out>/frames)");
+    app.add_option("--evaluate", checkpoint, "evaluate this checkpoint on the test split instead of training");
+    CLI11_PARSE(app, argc, argv);
+    try {
+        threads budget(o.threads);
+        data::dvs_dataset_options dopt;
+        dopt.frames.steps = o.steps;
+        dopt.frames.height = dopt.frames.width = 48;
+        dopt.rule = split == "9:1" ? data::dvs_split_rule::per_class_9_1 : data::dvs_split_rule::index_700;
+        dopt.cache_dir = cache.empty() ? o.out + "/frames" : cache;
+        std::filesystem::create_directories(dopt.cache_dir);
+        data::frame_set train_set;
+        if (checkpoint.empty()) {
+            dopt.max_per_class = o.train_per_class;
+            train_set = data::load_cifar10_dvs(o.data, data::split::train, dopt);
+        }
+        dopt.max_per_class = o.test_per_class;
+        const data::frame_set test_set = data::load_cifar10_dvs(o.data, data::split::test, dopt);
+        const bool emulated = std::filesystem::exists(std::filesystem::path(o.data) / "README.txt");
+        io::json dataset = {{"name", emulated ? "CIFAR10-DVS (EMULATED, see README.txt)" : "CIFAR10-DVS"},
+                            {"path", o.data}, {"split", split}, {"frames", "T x 2 x 48 x 48, equal event count"},
+                            {"train_samples", train_set.size()}, {"test_samples", test_set.size()}};
+        fmt::print("{} from {}: {} training, {} test recordings (split {})\n",
+                   dataset["name"].get<std::string>(), o.data, train_set.size(), test_set.size(), split);
+
+        auto net = train::vggsnn<train::neuron_model, width>();
+        const std::string name = "vggsnn<" + std::to_string(width) + ">";
+        std::size_t macs = 0;
+        for (const auto& l : nn::metrics(net, o.steps).layers) macs += l.macs_per_step;
+        fmt::print("network {}: {} parameters, {:.1f} M MACs per sample and time step\n", name,
+                   net.parameter_count(), double(macs) * 1e-6);
+        const data::frame_source test_src(test_set);
+        train::run_description d{name, dataset, test_set.class_names};
+        if (!checkpoint.empty()) {
+            const auto e = train::evaluate_checkpoint(net, test_src, o, d, checkpoint);
+            fmt::print("test accuracy {:.2f} % on {} recordings; spikes +{:.4f} -{:.4f}; written to {}\n",
+                       100 * e.accuracy(), e.samples, e.positive_rate, e.negative_rate, o.out);
+            return 0;
+        }
+        const data::frame_source train_src(train_set, data::frame_augment_options{});
+        train::trainer<decltype(net), data::frame_source> t(net, train_src, test_src, o, d);
+        t.run();
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "error: {}\n", e.what());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,9 @@
+#pragma once
+// Group umbrella: run options and recipes, networks, the trainer, evaluation and export.
+#include "spinfire/train/evaluate.hpp"
+#include "spinfire/train/export.hpp"
+#include "spinfire/train/networks.hpp"
+#include "spinfire/train/neuron_choice.hpp"
+#include "spinfire/train/options.hpp"
+#include "spinfire/train/recipe.hpp"
+#include "spinfire/train/trainer.hpp"

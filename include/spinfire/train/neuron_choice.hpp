@@ -1,0 +1,97 @@
+#pragma once
+// --neuron ideal | mtj | <fitted.json>: the parameters every spiking layer of a network gets.
+// Both choices use the same model type (neuron::mtj_signed_lif), whose defaults are exactly
+// the ideal signed LIF of snn.md section 1 (beta 0.5, unit gain and thresholds, soft reset),
+// so an ideal-vs-MTJ comparison differs in the parameters only, never in the kernel.
+// Read noise and device-to-device spread in the file are reported, not simulated: the nn
+// spiking layer runs the deterministic population kernel.
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "spinfire/core/error.hpp"
+#include "spinfire/fit/fitted_neuron.hpp"
+#include "spinfire/io/json.hpp"
+#include "spinfire/neuron/mtj_signed_lif.hpp"
+#include "spinfire/nn/graph.hpp"
+
+namespace spinfire::train {
+
+using neuron_model = neuron::mtj_signed_lif;
+using neuron_params = neuron_model::params<double>;
+
+struct neuron_choice {
+    std::string name;         ///< ideal, or the fitted file's path
+    neuron_params params = neuron_model::defaults<double>();
+    double pj_per_spike = 0;  ///< neuron energy per spike (energy estimate)
+    fit::fitted_neuron fitted{}; ///< the file's contents (defaults for ideal)
+};
+
+/// Where "mtj" looks for the fitted neuron: $SPINFIRE_FITTED_NEURON, else
+/// docs/results/orthogonal_mtj_fitted.json in the working directory or a parent of it.
+inline std::string find_fitted_neuron() {
+    namespace fs = std::filesystem;
+    if (const char* env = std::getenv("SPINFIRE_FITTED_NEURON"); env && *env) return env;
+    const fs::path rel = fs::path("docs") / "results" / "orthogonal_mtj_fitted.json";
+    std::error_code ec;
+    fs::path dir = fs::current_path(ec);
+    for (int up = 0; up < 6 && !ec; ++up) {
+        if (fs::is_regular_file(dir / rel)) return (dir / rel).string();
+        if (!dir.has_parent_path() || dir.parent_path() == dir) break;
+        dir = dir.parent_path();
+    }
+    throw parameter_error("neuron", "'mtj' needs docs/results/orthogonal_mtj_fitted.json (run "
+                                    "from the source tree, set SPINFIRE_FITTED_NEURON, or pass "
+                                    "the file's path)");
+}
+
+/// Resolves a --neuron value. The MTJ spike energy is 0.3 pJ (the target paper's estimate,
+/// snn.md section 4) unless the file's protocol records "energy_per_spike_pj".
+inline neuron_choice choose_neuron(const std::string& spec) {
+    neuron_choice c;
+    if (spec == "ideal") {
+        c.name = "ideal";
+        return c;
+    }
+    const std::string file = spec == "mtj" ? find_fitted_neuron() : spec;
+    c.name = file;
+    c.fitted = fit::load_fitted_neuron(file);
+    c.params = neuron_model::from_fit<double>(c.fitted);
+    c.params.read_noise = 0; // not simulated in training (see the header comment)
+    neuron_model::validate(c.params);
+    c.pj_per_spike = 0.3;
+    if (c.fitted.protocol.contains("energy_per_spike_pj") &&
+        c.fitted.protocol["energy_per_spike_pj"].is_number())
+        c.pj_per_spike = c.fitted.protocol["energy_per_spike_pj"].get<double>();
+    return c;
+}
+
+/// Gives every spiking layer of net the chosen parameters.
+template <class Net>
+void set_neuron(Net& net, const neuron_params& p) {
+    net.body().for_each([&]<std::size_t I>(auto& layer) {
+        if constexpr (nn::detail::spiking_layer<std::decay_t<decltype(layer)>>) {
+            auto& q = layer.params;
+            q.beta = float(p.beta);
+            q.gain = float(p.gain);
+            q.theta_pos = float(p.theta_pos);
+            q.theta_neg = float(p.theta_neg);
+            q.v_reset = float(p.v_reset);
+            q.v_sat = float(p.v_sat);
+            q.hard_reset = float(p.hard_reset);
+            q.read_noise = float(p.read_noise);
+        }
+    });
+}
+
+inline io::json to_json(const neuron_choice& c) {
+    io::json j = {{"name", c.name}, {"params", io::to_json(c.params)}, {"pj_per_spike", c.pj_per_spike}};
+    if (c.name != "ideal") {
+        j["fit_quality"] = io::to_json(c.fitted.quality);
+        j["spread_not_simulated"] = io::to_json(c.fitted.spread);
+    }
+    return j;
+}
+
+} // namespace spinfire::train

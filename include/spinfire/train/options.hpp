@@ -1,0 +1,101 @@
+#pragma once
+// The options of a training run, one reflected struct: the command line, the recorded
+// configuration in metrics.json and the resume compatibility check all come from it.
+// The defaults per dataset are the recipes (train/recipe.hpp).
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "spinfire/core/error.hpp"
+#include "spinfire/core/reflect.hpp"
+#include "spinfire/nn/tensor.hpp"
+
+namespace spinfire::train {
+
+struct run_options {
+    BOOST_HANA_DEFINE_STRUCT(
+        run_options,
+        (std::string, data),       // dataset directory
+        (std::string, out),        // output directory (metrics, checkpoints, evaluation)
+        (std::string, neuron),     // ideal | mtj | <fitted-neuron.json>
+        (std::size_t, steps),      // T, SNN time steps
+        (std::size_t, epochs),     // epochs of the schedule (0: the time budget alone ends it)
+        (double, time_budget),     // minutes of training time (0: none)
+        (std::size_t, batch),      // training mini-batch
+        (double, lr),              // peak learning rate
+        (std::string, precision),  // f32 | bf16
+        (std::size_t, threads),    // TBB + OpenMP threads
+        (std::uint64_t, seed),     // initialisation, shuffling, augmentation
+        (bool, resume),            // continue from <out>/checkpoint.bin
+        (std::string, optimizer),  // sgd (Nesterov) | adamw
+        (std::string, loss),       // ce | tet
+        (double, momentum),        // SGD momentum
+        (double, weight_decay),    // L2 (SGD) or decoupled (AdamW) decay
+        (double, label_smoothing), // CE label smoothing
+        (double, warmup),          // fraction of the run spent ramping the lr up
+        (std::size_t, train_per_class), // 0: all; else the first N training samples per class
+        (std::size_t, test_per_class),  // 0: all; else the first N test samples per class
+        (std::size_t, max_steps),  // stop (and checkpoint) after this many optimizer steps; 0: off
+        (std::size_t, eval_every), // test evaluation every N epochs (0: only at the end)
+        (std::size_t, eval_batch), // evaluation mini-batch
+        (bool, quiet));            // no progress line
+};
+
+/// Neutral values; a recipe fills in the dataset's defaults.
+inline run_options base_options() {
+    run_options o;
+    o.neuron = "ideal";
+    o.steps = 2;
+    o.epochs = 10;
+    o.time_budget = 0;
+    o.batch = 128;
+    o.lr = 0.1;
+    o.precision = "f32";
+    o.threads = 2;
+    o.seed = 1;
+    o.resume = false;
+    o.optimizer = "sgd";
+    o.loss = "ce";
+    o.momentum = 0.9;
+    o.weight_decay = 5e-4;
+    o.label_smoothing = 0.1;
+    o.warmup = 0.15;
+    o.train_per_class = 0;
+    o.test_per_class = 0;
+    o.max_steps = 0;
+    o.eval_every = 1;
+    o.eval_batch = 250;
+    o.quiet = false;
+    return o;
+}
+
+inline nn::precision parse_precision(const std::string& s) {
+    if (s == "f32") return nn::precision::f32;
+    if (s == "bf16") return nn::precision::bf16;
+    throw parameter_error("precision", "'" + s + "' is not f32 or bf16");
+}
+
+/// Rejects inconsistent options with the name of the offending one.
+inline void validate(const run_options& o) {
+    if (o.out.empty()) throw parameter_error("out", "an output directory is required");
+    if (o.steps == 0) throw parameter_error("T", "must be >= 1");
+    if (o.batch == 0) throw parameter_error("batch", "must be >= 1");
+    if (o.eval_batch == 0) throw parameter_error("eval_batch", "must be >= 1");
+    if (o.threads == 0) throw parameter_error("threads", "must be >= 1");
+    if (o.epochs == 0 && o.time_budget <= 0 && o.max_steps == 0)
+        throw parameter_error("epochs", "0 needs a --time-budget (or max_steps) to end the run");
+    require_non_negative("time_budget", o.time_budget);
+    require_positive("lr", o.lr);
+    require_non_negative("weight_decay", o.weight_decay);
+    if (!(o.momentum >= 0 && o.momentum < 1)) throw parameter_error("momentum", "must be in [0, 1)");
+    if (!(o.label_smoothing >= 0 && o.label_smoothing < 1))
+        throw parameter_error("label_smoothing", "must be in [0, 1)");
+    if (!(o.warmup >= 0 && o.warmup < 1)) throw parameter_error("warmup", "must be in [0, 1)");
+    if (o.optimizer != "sgd" && o.optimizer != "adamw")
+        throw parameter_error("optimizer", "'" + o.optimizer + "' is not sgd or adamw");
+    if (o.loss != "ce" && o.loss != "tet")
+        throw parameter_error("loss", "'" + o.loss + "' is not ce or tet");
+    parse_precision(o.precision);
+}
+
+} // namespace spinfire::train

@@ -1,0 +1,418 @@
+#pragma once
+// One trainer for every dataset and network: mini-batch BPTT with SGD (Nesterov) or AdamW,
+// a warm-up + cosine learning-rate schedule driven by the run's progress, progress lines,
+// per-epoch metrics (JSON lines), atomic checkpoints every epoch and on every stop, exact
+// resume, and the final evaluation and weight export.
+//
+// Progress p in [0, 1] drives the schedule: p = step / (epochs x batches per epoch), or,
+// with a time budget, the larger of that and training time / budget, so the learning rate
+// anneals to zero exactly when the budget runs out. The budget counts training time only
+// (forward, backward, update and any wait for the loader); test evaluations, checkpoints
+// and the final export are reported separately.
+//
+// Exact resume: the sample order and augmentation of a step are functions of (seed, epoch,
+// index) (data::loader), the parameters, batch-norm statistics, optimizer state, step and
+// the partial-epoch sums are in the checkpoint, so stopping after k steps and resuming
+// gives the weights of an uninterrupted run bit for bit (same seed and thread count; a
+// time budget makes the schedule depend on measured time and so is not reproducible).
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <numbers>
+#include <optional>
+#include <span>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include "spinfire/core/error.hpp"
+#include "spinfire/core/threads.hpp"
+#include "spinfire/data/loader.hpp"
+#include "spinfire/io/atomic_file.hpp"
+#include "spinfire/io/json.hpp"
+#include "spinfire/nn/checkpoint.hpp"
+#include "spinfire/nn/loss.hpp"
+#include "spinfire/nn/optimizer.hpp"
+#include "spinfire/train/evaluate.hpp"
+#include "spinfire/train/export.hpp"
+#include "spinfire/train/neuron_choice.hpp"
+#include "spinfire/train/options.hpp"
+
+namespace spinfire::train {
+
+/// Learning rate at progress p: linear ramp from lr/10 over the warm-up, then cosine to 0.
+inline double scheduled_lr(double lr, double warmup, double p) {
+    p = std::min(std::max(p, 0.0), 1.0);
+    if (p < warmup) return lr * (0.1 + 0.9 * p / warmup);
+    return lr * 0.5 * (1 + std::cos(std::numbers::pi * (p - warmup) / (1 - warmup)));
+}
+
+namespace detail {
+inline std::atomic<bool>& interrupt_flag() {
+    static std::atomic<bool> flag{false};
+    return flag;
+}
+extern "C" inline void on_interrupt(int) { interrupt_flag().store(true); }
+
+/// Options that must not change across a resume (they shape the weights).
+inline const char* const resume_keys[] = {"steps", "epochs", "batch", "lr", "seed", "optimizer",
+                                          "loss", "momentum", "weight_decay", "label_smoothing",
+                                          "warmup", "train_per_class", "neuron", "precision"};
+} // namespace detail
+
+struct run_result {
+    evaluation test;             ///< final evaluation on the test set
+    std::size_t steps = 0;       ///< optimizer steps done (all sittings)
+    double epochs = 0;           ///< steps / batches per epoch
+    double train_seconds = 0;    ///< training time (all sittings)
+    double wall_seconds = 0;     ///< this sitting, everything included
+    std::string stop_reason;     ///< epochs | time_budget | max_steps | interrupted
+    io::json metrics;            ///< what metrics.json holds
+};
+
+/// What the trainer records about the network and data beside the options.
+struct run_description {
+    std::string network;         ///< e.g. "cifar10_fast<32>"
+    io::json dataset = io::json::object();
+    std::vector<std::string> class_names;
+};
+
+template <class Net, data::sample_source Source>
+class trainer {
+public:
+    trainer(Net& net, const Source& train_set, const Source& test_set, run_options options,
+            run_description description)
+        : net_(&net), train_(&train_set), test_(&test_set), o_(std::move(options)),
+          d_(std::move(description)) {
+        validate(o_);
+        neuron_ = choose_neuron(o_.neuron);
+    }
+
+    /// Optimizer steps done so far (after run(): all sittings).
+    std::size_t step() const { return step_; }
+
+    run_result run() {
+        namespace fs = std::filesystem;
+        using clock = std::chrono::steady_clock;
+        const auto wall0 = clock::now();
+        threads budget(o_.threads);
+        fs::create_directories(o_.out);
+        net_->initialize(o_.seed);
+        set_neuron(*net_, neuron_.params);
+        if (o_.optimizer == "sgd")
+            sgd_.emplace(*net_, nn::sgd_options{o_.lr, o_.momentum, o_.weight_decay, true});
+        else
+            adamw_.emplace(*net_, nn::adamw_options{o_.lr, 0.9, 0.999, 1e-8, o_.weight_decay});
+
+        data::loader<Source> ld(*train_, o_.batch, true, true, o_.seed, /*drop_last*/ true);
+        bpe_ = ld.batches_per_epoch();
+        if (bpe_ == 0) throw parameter_error("batch", "larger than the training set");
+        const std::size_t total = o_.epochs * bpe_;
+        if (o_.resume) resume();
+        if (total > 0 && step_ > total)
+            throw parameter_error("epochs", "the checkpoint is past the end of this schedule");
+
+        nn::context ctx;
+        ctx.training = true;
+        ctx.steps = o_.steps;
+        ctx.prec = parse_precision(o_.precision);
+        ctx.seed = o_.seed;
+        detail::interrupt_flag().store(false);
+        auto previous = std::signal(SIGINT, detail::on_interrupt);
+        const bool tty = ::isatty(1) != 0;
+        const double budget_s = o_.time_budget * 60.0;
+
+        std::string reason;
+        std::uint64_t order_epoch = ~0ull;
+        std::vector<std::size_t> order;
+        auto batch_at = [&](std::size_t s) {
+            const std::size_t e = s / bpe_;
+            if (e != order_epoch) order = ld.order(e), order_epoch = e;
+            return std::async(std::launch::async,
+                              [&ld, ord = order, e, k = s % bpe_] { return ld.make_batch(ord, e, k); });
+        };
+        auto progress_of = [&](std::size_t s, double secs) {
+            double p = total > 0 ? double(s) / double(total) : 0.0;
+            if (budget_s > 0) p = std::max(p, secs / budget_s);
+            return p;
+        };
+        auto last_print = clock::now();
+        double epoch_seconds_start = train_seconds_;
+        std::size_t epoch_steps_start = step_;
+        auto next = batch_at(step_);
+        while (true) {
+            if (total > 0 && step_ >= total) { reason = "epochs"; break; }
+            if (o_.max_steps > 0 && step_ >= o_.max_steps) { reason = "max_steps"; break; }
+            if (budget_s > 0 && train_seconds_ >= budget_s) { reason = "time_budget"; break; }
+            if (detail::interrupt_flag().load()) { reason = "interrupted"; break; }
+
+            const auto t0 = clock::now();
+            auto b = next.get();
+            if (step_ + 1 < (total > 0 ? total : ~std::size_t(0))) next = batch_at(step_ + 1);
+            const double lr = scheduled_lr(o_.lr, o_.warmup, progress_of(step_, train_seconds_));
+            to_input(b.x, x_);
+            ctx.iteration = step_;
+            const nn::tensor& out = net_->forward(x_, ctx);
+            const std::span<const int> labels(b.labels.data(), b.labels.size());
+            const auto r = o_.loss == "tet" ? nn::tet(out, labels)
+                                            : nn::cross_entropy(out, labels, o_.label_smoothing);
+            net_->backward(r.grad, ctx);
+            if (sgd_) sgd_->set_lr(lr), sgd_->step();
+            else adamw_->set_lr(lr), adamw_->step();
+            ++step_;
+            epoch_loss_ += r.value * double(b.size());
+            epoch_correct_ += r.correct;
+            epoch_seen_ += b.size();
+            train_seconds_ += std::chrono::duration<double>(clock::now() - t0).count();
+            last_lr_ = lr;
+
+            const bool epoch_end = step_ % bpe_ == 0;
+            if (!o_.quiet) {
+                const auto now = clock::now();
+                const double since = std::chrono::duration<double>(now - last_print).count();
+                if (epoch_end || since >= (tty ? 1.0 : 30.0)) {
+                    last_print = now;
+                    const double secs = train_seconds_ - epoch_seconds_start;
+                    const double rate = double((step_ - epoch_steps_start) * o_.batch) / std::max(secs, 1e-9);
+                    double eta = 0;
+                    if (total > 0) eta = double(total - std::min(step_, total)) * double(o_.batch) / rate;
+                    if (budget_s > 0) eta = total > 0 ? std::min(eta, budget_s - train_seconds_) : budget_s - train_seconds_;
+                    std::printf("%sepoch %3zu step %5zu/%zu | %7.1f img/s | ETA %6.0f s | lr %.4f | loss %.4f | acc %6.2f %%%s",
+                               tty ? "\r" : "", step_ / bpe_ + (epoch_end ? 0 : 1), (step_ - 1) % bpe_ + 1, bpe_,
+                               rate, std::max(eta, 0.0), lr, epoch_loss_ / double(epoch_seen_),
+                               100.0 * double(epoch_correct_) / double(epoch_seen_), tty ? "" : "\n");
+                    std::fflush(stdout);
+                }
+            }
+            if (epoch_end) {
+                if (!o_.quiet && tty) std::printf("\n");
+                const std::size_t epoch = step_ / bpe_;
+                const bool last = (total > 0 && step_ >= total) ||
+                                  (budget_s > 0 && train_seconds_ >= budget_s);
+                io::json rec = epoch_record(epoch, train_seconds_ - epoch_seconds_start,
+                                            step_ - epoch_steps_start);
+                if (!last && o_.eval_every > 0 && epoch % o_.eval_every == 0) {
+                    const evaluation ev = evaluate(*net_, *test_, eval_settings_(), d_.class_names);
+                    add_eval(rec, ev);
+                    if (!o_.quiet)
+                        std::printf("epoch %3zu: test accuracy %.2f %% (loss %.4f, spikes +%.4f -%.4f), %.1f s eval\n",
+                                   epoch, 100 * ev.accuracy(), ev.loss, ev.positive_rate,
+                                   ev.negative_rate, ev.seconds);
+                }
+                history_.push_back(rec);
+                epoch_loss_ = 0, epoch_correct_ = 0, epoch_seen_ = 0;
+                save();
+                epoch_seconds_start = train_seconds_;
+                epoch_steps_start = step_;
+            }
+        }
+        if (next.valid()) next.wait();
+        std::signal(SIGINT, previous);
+        if (!o_.quiet && tty) std::printf("\n");
+        const bool mid_epoch = step_ % bpe_ != 0 || step_ == 0;
+        std::optional<io::json> partial;
+        if (mid_epoch) { // epoch ends were saved already
+            save();
+            partial = epoch_record(step_ / bpe_, train_seconds_ - epoch_seconds_start,
+                                   step_ - epoch_steps_start);
+            (*partial)["epoch"] = double(step_) / double(bpe_);
+            (*partial)["partial"] = true;
+        }
+
+        run_result res;
+        res.stop_reason = reason;
+        res.steps = step_;
+        res.epochs = double(step_) / double(bpe_);
+        res.train_seconds = train_seconds_;
+        res.test = evaluate(*net_, *test_, eval_settings_(), d_.class_names);
+        write_evaluation(o_.out, res.test);
+        // the last (possibly partial) epoch's record gets the final evaluation
+        if (partial) {
+            add_eval(*partial, res.test);
+            write_metrics_lines(&*partial);
+        } else if (!history_.empty()) {
+            add_eval(history_.back(), res.test);
+            write_metrics_lines();
+        }
+        export_weights(*net_, o_.out + "/weights",
+                       {{"network", d_.network}, {"T", o_.steps}, {"neuron", to_json(neuron_)},
+                        {"dataset", d_.dataset}, {"step", step_}});
+        res.wall_seconds = std::chrono::duration<double>(clock::now() - wall0).count();
+        io::json m = to_json(res.test);
+        m["test_accuracy"] = res.test.accuracy();
+        m["test_loss"] = res.test.loss;
+        m["steps"] = res.steps;
+        m["epochs"] = res.epochs;
+        m["train_seconds"] = res.train_seconds;
+        m["wall_seconds_this_sitting"] = res.wall_seconds;
+        m["stop_reason"] = reason;
+        m["network"] = d_.network;
+        m["dataset"] = d_.dataset;
+        m["neuron"] = to_json(neuron_);
+        m["options"] = io::to_json(o_);
+        m["machine"] = {{"threads", o_.threads},
+                        {"hardware_threads", std::thread::hardware_concurrency()},
+                        {"native_bf16", nn::detail::native_bf16()}};
+        io::write_json_file(o_.out + "/metrics.json", m);
+        res.metrics = std::move(m);
+        if (!o_.quiet)
+            std::printf("stopped (%s) after %zu steps (%.2f epochs, %.1f s training): test accuracy %.2f %%\n",
+                        reason.c_str(), step_, res.epochs, train_seconds_, 100 * res.test.accuracy());
+        return res;
+    }
+
+private:
+    eval_settings eval_settings_() const {
+        eval_settings s;
+        s.steps = o_.steps;
+        s.batch = o_.eval_batch;
+        s.prec = parse_precision(o_.precision);
+        s.energy.pj_per_spike = neuron_.pj_per_spike;
+        s.classes = d_.class_names.empty() ? 10 : d_.class_names.size();
+        return s;
+    }
+
+    io::json epoch_record(std::size_t epoch, double seconds, std::size_t steps) const {
+        return {{"epoch", epoch},
+                {"step", step_},
+                {"lr", last_lr_},
+                {"train_loss", epoch_seen_ ? epoch_loss_ / double(epoch_seen_) : 0.0},
+                {"train_accuracy", epoch_seen_ ? double(epoch_correct_) / double(epoch_seen_) : 0.0},
+                {"test_accuracy", nullptr},
+                {"images_per_s", double(steps * o_.batch) / std::max(seconds, 1e-9)},
+                {"train_seconds", train_seconds_}};
+    }
+    static void add_eval(io::json& rec, const evaluation& ev) {
+        rec["test_accuracy"] = ev.accuracy();
+        rec["test_loss"] = ev.loss;
+        rec["spike_rate_positive"] = ev.positive_rate;
+        rec["spike_rate_negative"] = ev.negative_rate;
+        rec["sops_per_sample"] = ev.network.sops;
+        rec["macs_per_sample"] = ev.network.macs;
+        rec["energy_pj_per_sample"] = ev.network.energy_pj;
+    }
+
+    std::string checkpoint_file() const { return o_.out + "/checkpoint.bin"; }
+    std::string state_file() const { return o_.out + "/checkpoint.json"; }
+
+    /// metrics.jsonl: one line per finished epoch (and the partial one a stop leaves).
+    void write_metrics_lines(const io::json* partial = nullptr) const {
+        io::write_atomically(o_.out + "/metrics.jsonl", [&](std::ostream& os) {
+            for (const auto& r : history_) os << r.dump() << '\n';
+            if (partial) os << partial->dump() << '\n';
+        });
+    }
+
+    /// Checkpoint (weights, statistics, optimizer) first, then the state that names its step.
+    void save() {
+        if (sgd_) nn::save_checkpoint(checkpoint_file(), *net_, &*sgd_, step_);
+        else nn::save_checkpoint(checkpoint_file(), *net_, &*adamw_, step_);
+        io::json opts = io::to_json(o_);
+        io::json keep = io::json::object();
+        for (const char* k : detail::resume_keys) keep[k] = opts[k];
+        io::write_json_file(state_file(), {{"format", "spinfire.train_state.v1"},
+                                           {"step", step_},
+                                           {"train_seconds", train_seconds_},
+                                           {"epoch_loss", epoch_loss_},
+                                           {"epoch_correct", epoch_correct_},
+                                           {"epoch_seen", epoch_seen_},
+                                           {"last_lr", last_lr_},
+                                           {"network", d_.network},
+                                           {"options", keep},
+                                           {"history", history_}});
+        write_metrics_lines();
+    }
+
+    void resume() {
+        namespace fs = std::filesystem;
+        if (!fs::is_regular_file(checkpoint_file()) || !fs::is_regular_file(state_file())) {
+            if (!o_.quiet) std::printf("--resume: no checkpoint in %s, starting from scratch\n", o_.out.c_str());
+            return;
+        }
+        const io::json st = io::read_json_file(state_file());
+        if (st.value("format", "") != "spinfire.train_state.v1")
+            throw data_error(state_file(), "not a spinfire training state");
+        if (st.value("network", "") != d_.network)
+            throw parameter_error("resume", "checkpoint is for network '" + st.value("network", "") +
+                                                "', this run trains '" + d_.network + "'");
+        const io::json opts = io::to_json(o_);
+        for (const char* k : detail::resume_keys)
+            if (st["options"][k] != opts[k])
+                throw parameter_error(k, "differs from the checkpoint (" + st["options"][k].dump() +
+                                             " there, " + opts[k].dump() + " here): resume needs the same value");
+        std::uint64_t s = 0;
+        if (sgd_) s = nn::load_checkpoint(checkpoint_file(), *net_, &*sgd_);
+        else s = nn::load_checkpoint(checkpoint_file(), *net_, &*adamw_);
+        if (s != st["step"].get<std::uint64_t>())
+            throw data_error(state_file(), "step " + st["step"].dump() + " but checkpoint.bin holds step " +
+                                               std::to_string(s) + " (delete both to start again)");
+        step_ = std::size_t(s);
+        train_seconds_ = st["train_seconds"].get<double>();
+        epoch_loss_ = st["epoch_loss"].get<double>();
+        epoch_correct_ = st["epoch_correct"].get<std::size_t>();
+        epoch_seen_ = st["epoch_seen"].get<std::size_t>();
+        last_lr_ = st["last_lr"].get<double>();
+        history_ = st["history"].get<std::vector<io::json>>();
+        if (!o_.quiet)
+            std::printf("resumed from %s at step %zu (%.2f epochs, %.1f s of training)\n",
+                        checkpoint_file().c_str(), step_, double(step_) / double(bpe_), train_seconds_);
+    }
+
+    Net* net_;
+    const Source* train_;
+    const Source* test_;
+    run_options o_;
+    run_description d_;
+    neuron_choice neuron_;
+    std::optional<nn::sgd> sgd_;
+    std::optional<nn::adamw> adamw_;
+    nn::tensor x_;
+    std::size_t bpe_ = 0, step_ = 0, epoch_correct_ = 0, epoch_seen_ = 0;
+    double train_seconds_ = 0, epoch_loss_ = 0, last_lr_ = 0;
+    std::vector<io::json> history_;
+};
+
+/// Inference on a saved checkpoint: evaluation.json, confusion.csv/png in o.out and the
+/// weights exported to o.out/weights. The neuron and T recorded beside the checkpoint
+/// (checkpoint.json) take precedence over o, so a checkpoint is evaluated as it was trained.
+template <class Net, data::sample_source Source>
+evaluation evaluate_checkpoint(Net& net, const Source& test, run_options o,
+                               const run_description& d, const std::string& checkpoint) {
+    namespace fs = std::filesystem;
+    const fs::path state = fs::path(checkpoint).parent_path() / "checkpoint.json";
+    if (fs::is_regular_file(state)) {
+        const io::json st = io::read_json_file(state.string());
+        if (st.value("network", d.network) != d.network)
+            throw parameter_error("net", "checkpoint is for network '" + st.value("network", "") + "'");
+        o.neuron = st["options"]["neuron"].get<std::string>();
+        o.steps = st["options"]["steps"].get<std::size_t>();
+        o.precision = st["options"]["precision"].get<std::string>();
+    }
+    threads budget(o.threads);
+    fs::create_directories(o.out);
+    const neuron_choice n = choose_neuron(o.neuron);
+    set_neuron(net, n.params);
+    const std::uint64_t step = nn::load_checkpoint(checkpoint, net);
+    eval_settings s;
+    s.steps = o.steps;
+    s.batch = o.eval_batch;
+    s.prec = parse_precision(o.precision);
+    s.energy.pj_per_spike = n.pj_per_spike;
+    s.classes = d.class_names.empty() ? 10 : d.class_names.size();
+    evaluation e = evaluate(net, test, s, d.class_names);
+    write_evaluation(o.out, e);
+    export_weights(net, o.out + "/weights",
+                   {{"network", d.network}, {"T", o.steps}, {"neuron", to_json(n)},
+                    {"dataset", d.dataset}, {"step", step}, {"checkpoint", checkpoint}});
+    return e;
+}
+
+} // namespace spinfire::train

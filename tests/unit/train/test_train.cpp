@@ -1,0 +1,266 @@
+// Training programs' library (spinfire/train): exact resume, a short learning run on real
+// CIFAR-10 images, the evaluation outputs, and the weight export read back by numpy.
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <stb/stb_image.h>
+
+#include <spinfire/core/philox.hpp>
+#include <spinfire/data/augment.hpp>
+#include <spinfire/data/cifar10.hpp>
+#include <spinfire/data/image_source.hpp>
+#include <spinfire/train.hpp>
+
+#include "test_support.hpp"
+
+namespace {
+
+using namespace spinfire;
+using net_type = decltype(train::cifar10_fast<train::neuron_model, 4>());
+net_type make_net() { return train::cifar10_fast<train::neuron_model, 4>(); }
+
+/// A synthetic CIFAR-shaped set whose class shifts the mean of one colour plane, so it is
+/// learnable and fully deterministic.
+data::image_set synthetic_set(std::size_t n, std::uint64_t seed) {
+    data::image_set s;
+    s.class_names.assign(data::cifar10_classes.begin(), data::cifar10_classes.end());
+    s.pixels = xt::xtensor<std::uint8_t, 4>::from_shape({n, 3, 32, 32});
+    rng::stream r(seed, 0);
+    for (std::size_t i = 0; i < n; ++i) {
+        const int label = int(i % 10);
+        s.labels.push_back(label);
+        for (std::size_t k = 0; k < 3 * 32 * 32; ++k) {
+            const bool hot = (k / 1024) == std::size_t(label % 3) && (k % 32) < std::size_t(3 * label + 2);
+            s.image(i)[k] = std::uint8_t(r.below(128) + (hot ? 100 : 0));
+        }
+    }
+    return s;
+}
+
+struct weights {
+    std::vector<std::vector<float>> values;
+    bool operator==(const weights&) const = default;
+};
+weights snapshot(net_type& net) {
+    weights w;
+    net.visit_parameters([&](const std::string&, nn::parameter& p) {
+        w.values.emplace_back(p.value.begin(), p.value.end());
+    });
+    net.visit_buffers([&](const std::string&, nn::buffer& b) {
+        w.values.emplace_back(b.value.begin(), b.value.end());
+    });
+    return w;
+}
+
+std::vector<std::string> read_lines(const std::filesystem::path& f) {
+    std::ifstream is(f);
+    std::vector<std::string> lines;
+    for (std::string l; std::getline(is, l);) lines.push_back(l);
+    return lines;
+}
+
+train::run_options small_options(const std::filesystem::path& out) {
+    auto o = train::cifar10_recipe();
+    o.out = out.string();
+    o.batch = 32;
+    o.epochs = 2;
+    o.eval_every = 1;
+    o.eval_batch = 100;
+    o.quiet = true;
+    // one thread: an OpenMP worker spinning beside TBB's would dominate an overloaded
+    // machine (the programs re-run themselves with OMP_WAIT_POLICY=PASSIVE for that reason)
+    o.threads = 1;
+    o.seed = 7;
+    return o;
+}
+
+/// A python3 that has numpy (Debian's python3-numpy may sit beside another python3).
+std::string python_with_numpy() {
+    for (const char* py : {"/usr/bin/python3", "python3"}) {
+        const std::string cmd = std::string(py) + " -c \"import numpy\" > /dev/null 2>&1";
+        if (std::system(cmd.c_str()) == 0) return py;
+    }
+    return {};
+}
+
+} // namespace
+
+TEST_CASE("scheduled_lr: warm-up from lr/10 to lr, then cosine to zero") {
+    CHECK(train::scheduled_lr(0.2, 0.25, 0.0) == doctest::Approx(0.02));
+    CHECK(train::scheduled_lr(0.2, 0.25, 0.125) == doctest::Approx(0.2 * (0.1 + 0.9 * 0.5)));
+    CHECK(train::scheduled_lr(0.2, 0.25, 0.25) == doctest::Approx(0.2));
+    CHECK(train::scheduled_lr(0.2, 0.25, 0.625) == doctest::Approx(0.1)); // cosine half-way
+    CHECK(train::scheduled_lr(0.2, 0.25, 1.0) == doctest::Approx(0.0));
+    CHECK(train::scheduled_lr(0.2, 0.0, 0.0) == doctest::Approx(0.2));
+}
+
+TEST_CASE("trainer: stopping after k steps and resuming gives the uninterrupted run's weights bit for bit") {
+    const auto train_set = synthetic_set(200, 1), test_set = synthetic_set(100, 2);
+    const auto norm = data::cifar10_normalization();
+    const data::image_source tr(train_set, norm, data::augment_options{}), te(test_set, norm);
+    const train::run_description d{"cifar10_fast<4>", {{"name", "synthetic"}}, train_set.class_names};
+    const auto dir = test::scratch_dir("train_resume");
+
+    auto net_a = make_net();
+    auto oa = small_options(dir / "a");
+    const auto ra = train::trainer<net_type, data::image_source>(net_a, tr, te, oa, d).run();
+    CHECK(ra.stop_reason == "epochs");
+    CHECK(ra.steps == 2 * (200 / 32));
+
+    // interrupted mid-epoch (step 9 of 12), then resumed by a fresh network and trainer
+    auto ob = small_options(dir / "b");
+    ob.max_steps = 9;
+    auto net_b = make_net();
+    const auto rb = train::trainer<net_type, data::image_source>(net_b, tr, te, ob, d).run();
+    CHECK(rb.stop_reason == "max_steps");
+    CHECK(rb.steps == 9);
+    CHECK_FALSE(snapshot(net_b) == snapshot(net_a));
+    ob.max_steps = 0;
+    ob.resume = true;
+    auto net_c = make_net();
+    const auto rc = train::trainer<net_type, data::image_source>(net_c, tr, te, ob, d).run();
+    CHECK(rc.stop_reason == "epochs");
+    CHECK(rc.steps == ra.steps);
+    CHECK(snapshot(net_c) == snapshot(net_a));
+    CHECK(rc.test.accuracy() == ra.test.accuracy());
+    // the per-epoch records agree too (partial-epoch sums travel in the checkpoint)
+    const auto la = read_lines(dir / "a" / "metrics.jsonl"), lc = read_lines(dir / "b" / "metrics.jsonl");
+    REQUIRE(la.size() == 2);
+    REQUIRE(lc.size() == 2);
+    for (std::size_t i = 0; i < 2; ++i) {
+        const auto ja = io::json::parse(la[i]), jc = io::json::parse(lc[i]);
+        CHECK(ja["train_loss"] == jc["train_loss"]);
+        CHECK(ja["train_accuracy"] == jc["train_accuracy"]);
+        CHECK(ja["test_accuracy"] == jc["test_accuracy"]);
+    }
+
+    // a resume with a different schedule is refused, naming the option
+    auto od = ob;
+    od.lr = 0.05;
+    auto net_d = make_net();
+    train::trainer<net_type, data::image_source> td(net_d, tr, te, od, d);
+    CHECK_THROWS_WITH_AS(td.run(), doctest::Contains("lr"), parameter_error);
+}
+
+TEST_CASE("evaluation files: confusion CSV and PNG agree with the counts, metrics.json has test_accuracy") {
+    train::evaluation e;
+    e.class_names = {"a", "b", "c"};
+    e.confusion = {{8, 2, 0}, {0, 5, 5}, {1, 0, 9}};
+    e.samples = 30;
+    e.correct = 22;
+    const auto pc = e.per_class_accuracy();
+    CHECK(pc[0] == doctest::Approx(0.8));
+    CHECK(pc[1] == doctest::Approx(0.5));
+    CHECK(pc[2] == doctest::Approx(0.9));
+    const auto dir = test::scratch_dir("train_eval");
+    train::write_evaluation(dir.string(), e);
+    const auto csv = read_lines(dir / "confusion.csv");
+    REQUIRE(csv.size() == 4);
+    CHECK(csv[0] == "true\\predicted,a,b,c");
+    CHECK(csv[2] == "b,0,5,5");
+    int w = 0, h = 0, c = 0;
+    unsigned char* img = stbi_load((dir / "confusion.png").string().c_str(), &w, &h, &c, 3);
+    REQUIRE(img != nullptr);
+    CHECK(w == 24 + 3 * 48);
+    CHECK(h == w);
+    // a cell's red channel falls linearly with its row fraction: 255 - 235 f (corner pixel, no digits)
+    auto red = [&](int row, int col) { return int(img[((24 + row * 48 + 2) * w + 24 + col * 48 + 2) * 3]); };
+    CHECK(red(0, 0) == std::lround(255 - 235 * 0.8));
+    CHECK(red(1, 2) == std::lround(255 - 235 * 0.5));
+    CHECK(red(0, 2) == 255);
+    stbi_image_free(img);
+
+    // predictions: argmax of the T-averaged output
+    nn::tensor out = nn::make_tensor(2, 2, 3);
+    const float v[12] = {1, 0, 0, 0, 0, 1, /*t=1*/ 0, 3, 0, 0, 0, 2};
+    std::copy(v, v + 12, out.data());
+    const auto p = train::predictions(out);
+    CHECK(p == std::vector<int>{1, 2});
+}
+
+TEST_CASE("export: numpy loads every .npy listed in the manifest with the right shape and values") {
+    const std::string py = python_with_numpy();
+    if (py.empty()) {
+        MESSAGE("SKIPPED: no python3 with numpy (Debian python3-numpy) found");
+        return;
+    }
+    auto net = make_net();
+    net.initialize(3);
+    const auto dir = test::scratch_dir("train_export");
+    const auto m = train::export_weights(net, (dir / "w").string(), {{"T", 2}});
+    const std::string script = (dir / "load.py").string();
+    {
+        std::ofstream s(script);
+        s << "import json, sys, numpy as np\n"
+             "d = sys.argv[1]\n"
+             "m = json.load(open(d + '/manifest.json'))\n"
+             "for e in m['arrays']:\n"
+             "    a = np.load(d + '/' + e['file'])\n"
+             "    assert a.dtype == np.float32 and list(a.shape) == e['shape'], e['name']\n"
+             "    f = a.ravel()\n"
+             "    print(e['name'], a.ndim, repr(float(f.astype(np.float64).sum())), repr(float(f[min(7, f.size - 1)])))\n";
+    }
+    const std::string listing = (dir / "listing.txt").string();
+    REQUIRE(std::system((py + " " + script + " " + (dir / "w").string() + " > " + listing).c_str()) == 0);
+    std::vector<std::pair<std::string, std::vector<float>>> expect;
+    net.visit_parameters([&](const std::string& n, nn::parameter& p) {
+        expect.emplace_back(n, std::vector<float>(p.value.begin(), p.value.end()));
+    });
+    net.visit_buffers([&](const std::string& n, nn::buffer& b) {
+        expect.emplace_back(n, std::vector<float>(b.value.begin(), b.value.end()));
+    });
+    const auto lines = read_lines(listing);
+    REQUIRE(lines.size() == expect.size());
+    CHECK(m["arrays"].size() == expect.size());
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        std::istringstream is(lines[i]);
+        std::string name;
+        int ndim = 0;
+        double sum = 0, at = 0;
+        is >> name >> ndim >> sum >> at;
+        CHECK(name == expect[i].first);
+        const auto& v = expect[i].second;
+        double s = 0;
+        for (float x : v) s += double(x);
+        CHECK(sum == doctest::Approx(s).epsilon(1e-12));
+        CHECK(float(at) == v[std::min<std::size_t>(7, v.size() - 1)]);
+    }
+}
+
+TEST_CASE("learning: a few epochs on 2000 real CIFAR-10 images reach well above chance") {
+    const auto tgz = test::shared_data("cifar10-jpeg.tar.gz");
+    if (tgz.empty()) return;
+    const auto root = std::filesystem::path(SPINFIRE_TEST_WORK_DIR) / "train_cifar10";
+    if (!std::filesystem::is_directory(root / "cifar10-jpeg" / "test")) {
+        std::filesystem::create_directories(root);
+        const std::string cmd = "tar -xzf '" + tgz.string() + "' -C '" + root.string() + "'";
+        REQUIRE(std::system(cmd.c_str()) == 0);
+    }
+    const auto train_set = data::load_cifar10(root / "cifar10-jpeg", data::split::train, {200, {}});
+    const auto test_set = data::load_cifar10(root / "cifar10-jpeg", data::split::test, {50, {}});
+    REQUIRE(train_set.size() == 2000);
+    REQUIRE(test_set.size() == 500);
+    const auto norm = data::cifar10_normalization();
+    const data::image_source tr(train_set, norm, data::augment_options{}), te(test_set, norm);
+    auto o = small_options(test::scratch_dir("train_learn"));
+    o.epochs = 4;
+    o.batch = 32;
+    o.lr = 0.05;
+    o.eval_every = 0;
+    auto net = make_net();
+    const auto r = train::trainer<net_type, data::image_source>(
+                       net, tr, te, o, {"cifar10_fast<4>", {{"name", "CIFAR-10 subset"}}, train_set.class_names})
+                       .run();
+    MESSAGE("test accuracy after 4 epochs on 2000 images: " << r.test.accuracy());
+    CHECK(r.test.accuracy() > 0.25); // chance is 0.10
+    CHECK(r.test.positive_rate > 0);
+    CHECK(r.test.negative_rate > 0);
+    CHECK(r.test.network.sops > 0);
+    const auto m = io::read_json_file(o.out + "/metrics.json");
+    CHECK(m["test_accuracy"].get<double>() == r.test.accuracy());
+}
