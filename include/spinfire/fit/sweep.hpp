@@ -97,6 +97,7 @@ struct sweep_config {
     /// frequency about the easy axis), pulse half of it, both rounded to dt; 0: the
     /// protocol's fixed step for every point (a common network clock).
     double match_periods = 0;
+    double max_step_ns = 10; // a matched step longer than this fails the point (soft axis ~ 0)
 };
 
 /// Small-oscillation (Kittel) frequency, Hz, of m about +-z at zero applied field:
@@ -152,6 +153,9 @@ inline protocol_lane sweep_lane(const sweep_config& c, const sweep_point& p) {
     if (c.match_periods > 0) {
         const double dt_ns = l.proto.dt_ps * 1e-3;
         const double step = std::round(c.match_periods / kittel_frequency(l.device) * 1e9 / dt_ns);
+        if (!(step * dt_ns <= c.max_step_ns))
+            throw parameter_error("match_periods", "the matched step " + spinfire::detail::num(step * dt_ns) +
+                                                       " ns exceeds max_step_ns (precession too slow)");
         l.proto.step_ns = step * dt_ns;
         l.proto.pulse_ns = std::round(step / 2) * dt_ns;
     }
