@@ -16,11 +16,26 @@
 #include <type_traits>
 #include <utility>
 
+#include <boost/hana/unpack.hpp>
+
 #include "spinfire/core/dual.hpp"
 #include "spinfire/core/reflect.hpp"
 #include "spinfire/core/simd.hpp"
 
 namespace spinfire::neuron {
+
+namespace detail {
+/// True when every field of the reflected struct St has type T (decided in decltype only).
+template <class St, class T>
+inline constexpr bool fields_all_v = decltype(boost::hana::unpack(
+    boost::hana::accessors<St>(), [](auto... pairs) {
+        return std::bool_constant<(
+            std::is_same_v<std::remove_cvref_t<decltype(boost::hana::second(pairs)(
+                               std::declval<St&>()))>,
+                           T> &&
+            ...)>{};
+    }))::value;
+} // namespace detail
 
 template <class M>
 concept neuron_model =
@@ -29,6 +44,8 @@ concept neuron_model =
         typename M::template state<float>;
     } && reflect::reflectable<typename M::template params<float>> &&
     reflect::reflectable<typename M::template state<float>> &&
+    detail::fields_all_v<typename M::template params<float>, float> &&
+    detail::fields_all_v<typename M::template state<float>, float> &&
     requires(const typename M::template params<float>& p, typename M::template state<float>& s,
              const float& x) {
         { M::step(p, s, x) } -> std::same_as<float>;
