@@ -404,9 +404,16 @@ TEST_CASE("AVX2 Philox lanes are bit-identical to rng::normal4 over batches") {
         const auto b = rng::normal4<simd::batch<double>>(seed, stream, c * 12345);
         const auto af = llg::detail::normal4_lanes<simd::batch<float>>(seed, stream, c * 12345);
         const auto bf = rng::normal4<simd::batch<float>>(seed, stream, c * 12345);
+        // The paired type draws streams [s, s + n) into .lo and [s + n, s + 2n) into .hi.
+        using wd = llg::detail::wide<simd::batch<double>>;
+        const auto w = llg::detail::normal4_lanes<wd>(seed, stream, c * 12345);
+        const auto b2 = rng::normal4<simd::batch<double>>(seed, stream + simd::batch<double>::size,
+                                                          c * 12345);
         for (int j = 0; j < 4; ++j) {
             CHECK(xsimd::all(a[j] == b[j]));
             CHECK(xsimd::all(af[j] == bf[j]));
+            CHECK(xsimd::all(w[j].lo == b[j]));
+            CHECK(xsimd::all(w[j].hi == b2[j]));
         }
     }
 }

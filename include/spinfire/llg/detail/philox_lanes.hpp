@@ -61,11 +61,41 @@ template <class B>
 SPINFIRE_INLINE std::array<B, 4> normal4_lanes(std::uint64_t seed, std::uint64_t first_stream,
                                                std::uint64_t counter);
 
+#if defined(__AVX2__)
+/// Box-Muller on the Philox words of streams [offset, offset + B::size) of one philox8 pass.
+template <class B>
+SPINFIRE_INLINE std::array<B, 4> normals_from_bits(const std::uint32_t (&bits)[4][8],
+                                                   std::size_t offset) {
+    using S = simd::scalar_of_t<B>;
+    constexpr std::size_t n = B::size;
+    alignas(SPINFIRE_ALIGNMENT) S u[4][n];
+    for (std::size_t i = 0; i < n; ++i) {
+        u[0][i] = rng::to_uniform_open0<S>(bits[0][offset + i]);
+        u[1][i] = rng::to_uniform<S>(bits[1][offset + i]);
+        u[2][i] = rng::to_uniform_open0<S>(bits[2][offset + i]);
+        u[3][i] = rng::to_uniform<S>(bits[3][offset + i]);
+    }
+    std::array<B, 4> z;
+    rng::detail::box_muller(B::load_aligned(u[0]), B::load_aligned(u[1]), z[0], z[1]);
+    rng::detail::box_muller(B::load_aligned(u[2]), B::load_aligned(u[3]), z[2], z[3]);
+    return z;
+}
+#endif
+
 template <class W>
     requires is_wide<W>::value
 SPINFIRE_INLINE std::array<W, 4> normal4_wide(std::uint64_t seed, std::uint64_t first_stream,
                                               std::uint64_t counter) {
     using B = decltype(W::lo);
+#if defined(__AVX2__)
+    if constexpr (2 * B::size <= 8) { // both halves from one Philox pass
+        std::uint32_t bits[4][8];
+        philox8(seed, first_stream, counter, bits);
+        const auto a = normals_from_bits<B>(bits, 0);
+        const auto b = normals_from_bits<B>(bits, B::size);
+        return {W(a[0], b[0]), W(a[1], b[1]), W(a[2], b[2]), W(a[3], b[3])};
+    }
+#endif
     const auto a = normal4_lanes<B>(seed, first_stream, counter);
     const auto b = normal4_lanes<B>(seed, first_stream + B::size, counter);
     return {W(a[0], b[0]), W(a[1], b[1]), W(a[2], b[2]), W(a[3], b[3])};
@@ -78,22 +108,10 @@ SPINFIRE_INLINE std::array<B, 4> normal4_lanes(std::uint64_t seed, std::uint64_t
     if constexpr (is_wide<B>::value) return normal4_wide<B>(seed, first_stream, counter);
     else {
 #if defined(__AVX2__)
-    using S = simd::scalar_of_t<B>;
-    constexpr std::size_t n = B::size;
-    if constexpr (n <= 8) {
+    if constexpr (B::size <= 8) {
         std::uint32_t bits[4][8];
         philox8(seed, first_stream, counter, bits);
-        alignas(SPINFIRE_ALIGNMENT) S u[4][n];
-        for (std::size_t i = 0; i < n; ++i) {
-            u[0][i] = rng::to_uniform_open0<S>(bits[0][i]);
-            u[1][i] = rng::to_uniform<S>(bits[1][i]);
-            u[2][i] = rng::to_uniform_open0<S>(bits[2][i]);
-            u[3][i] = rng::to_uniform<S>(bits[3][i]);
-        }
-        std::array<B, 4> z;
-        rng::detail::box_muller(B::load_aligned(u[0]), B::load_aligned(u[1]), z[0], z[1]);
-        rng::detail::box_muller(B::load_aligned(u[2]), B::load_aligned(u[3]), z[2], z[3]);
-        return z;
+        return normals_from_bits<B>(bits, 0);
     } else
 #endif
         return rng::normal4<B>(seed, first_stream, counter);
