@@ -3,6 +3,7 @@
 #include "spinfire/config.hpp"
 #include "spinfire/core/aligned.hpp"
 #include "spinfire/core/constants.hpp"
+#include "spinfire/core/dual.hpp"
 #include "spinfire/core/error.hpp"
 #include "spinfire/core/philox.hpp"
 #include "spinfire/core/reflect.hpp"
