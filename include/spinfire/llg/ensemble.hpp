@@ -2,11 +2,12 @@
 // Ensembles: N independent devices of one System type, each lane with its own parameters,
 // initial state, drive and random stream, in structure-of-arrays storage.
 //
-// Loop order (the point of this header): TBB over chunks of SIMD batches; per batch, load
-// state and per-lane parameters into registers ONCE, run every step with everything in
-// registers, store at the end. The lane count is padded to a multiple of the batch width
-// with copies of the last lane, so there is no scalar tail and a lane's result does not
-// depend on chunking or thread count. Thermal noise is counter-based: lane i draws
+// Loop order (the point of this header): TBB over groups of lanes; per group, load state and
+// per-lane parameters into registers ONCE, run every step with everything in registers,
+// store at the end. A group is one value of the SIMD scalar type detail::wide<batch> (two
+// AVX2 batches in lockstep: 8 doubles or 16 floats) or one lane on the scalar path. The lane
+// count is padded to a multiple of the group width with copies of the last lane, so there
+// is no scalar tail and a lane's result does not depend on chunking or thread count. Thermal noise is counter-based: lane i draws
 // rng::normal4(seed, first_stream + i, step), identical in the scalar and SIMD paths.
 //
 // Per run: fixed dt, rk4 or heun, decimated trace recording, threshold events with linear
@@ -408,9 +409,10 @@ private:
             const std::uint64_t step = step_ + s;
             const double t = t_ + double(s) * opt.dt;
             if (!const_drive) {
+                // The drive at the end of a step is the drive at the start of the next one.
                 for (std::size_t j = 0; j < K; ++j) {
-                    u0[j] = drive_at(bs[j], t);
-                    u1[j] = drive_at(bs[j], t + opt.dt);
+                    u0[j] = s == 0 ? drive_at(bs[j], t) : u1[j];
+                    u1[j] = drive_at(bs[j], t_ + double(s + 1) * opt.dt);
                     if constexpr (Method == integrator::rk4) uh[j] = drive_at(bs[j], t + 0.5 * opt.dt);
                 }
             }
