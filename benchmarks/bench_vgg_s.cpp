@@ -128,6 +128,27 @@ int main(int argc, char** argv) {
     benchmark::AddCustomContext("batch", std::to_string(cfg.batch));
     benchmark::AddCustomContext("steps", std::to_string(cfg.steps));
     benchmark::AddCustomContext("onednn_native_bf16", nn::detail::native_bf16() ? "yes" : "no");
+    {
+        // network statistics for the report (untrained weights, Gaussian images: the spike
+        // rates of a trained network differ; these fix what the kernels had to process)
+        threads budget(cfg.threads);
+        auto net = make_vgg_s();
+        nn::context ctx;
+        ctx.steps = cfg.steps;
+        ctx.collect_metrics = true;
+        net.forward(input_images(cfg.batch), ctx);
+        const auto m = nn::metrics(net, cfg.steps);
+        std::string rates;
+        for (const auto& l : m.layers)
+            if (l.positive_rate + l.negative_rate > 0)
+                rates += l.name + ":+" + std::to_string(l.positive_rate) + "/-" +
+                         std::to_string(l.negative_rate) + " ";
+        benchmark::AddCustomContext("parameters", std::to_string(m.parameters));
+        benchmark::AddCustomContext("spike_rates", rates);
+        benchmark::AddCustomContext("first_layer_macs_per_image", std::to_string(m.macs));
+        benchmark::AddCustomContext("sops_per_image", std::to_string(m.sops));
+        benchmark::AddCustomContext("energy_uJ_per_image", std::to_string(m.energy_pj * 1e-6));
+    }
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
 }

@@ -1,4 +1,4 @@
-// expect: shape mismatch between consecutive layers
+// expect: check_link<spinfire::nn::avg_pool<2>, spinfire::nn::linear<16, 10>.*shape mismatch between consecutive layers
 // linear takes a flat feature vector: feeding it a 4x2x2 map without flatten is a mismatch
 // even though the sizes (16) agree.
 #include <spinfire/nn/graph.hpp>

@@ -1,4 +1,4 @@
-// expect: shape mismatch between consecutive layers
+// expect: check_link<spinfire::nn::conv2d<3, 8, 3>, spinfire::nn::batch_norm<16>.*shape mismatch between consecutive layers
 // conv2d<3, 8, 3> makes 8 channels; batch_norm<16> wants 16: the graph must not compile,
 // and the diagnostic names both layers (check_link<conv2d<...>, batch_norm<16>, shape<...>>).
 #include <spinfire/nn/batch_norm.hpp>

@@ -639,3 +639,57 @@ TEST_CASE("a network ending in a convolution returns plain NCHW") {
     for (std::size_t i = 0; i < 8; ++i) s += ref.weight().value(5, i, 0, 0) * x(1, 2, i, 3, 1);
     CHECK(y(1, 2, 5, 3, 1) == doctest::Approx(s).epsilon(1e-5));
 }
+
+TEST_CASE("direct encoding: a 1-step input equals the image repeated over T") {
+    // conv1 + BN1 on B images broadcast over T must equal running them on T*B copies
+    // (BN statistics of T identical copies are those of one), gradients included.
+    auto a = make_vgg_mini(), b = make_vgg_mini();
+    const nn::context ctx = train_ctx(4);
+    const tensor img = random_tensor(1, 3, 3, 8, 8, 95, 2.0);
+    tensor rep = nn::make_tensor(4, 3, 3, 8, 8);
+    for (std::size_t t = 0; t < 4; ++t)
+        std::copy(img.begin(), img.end(), rep.begin() + std::ptrdiff_t(t * img.size()));
+    const std::vector<int> labels{4, 5, 6};
+    const auto ra = nn::cross_entropy(a.forward(img, ctx), labels);
+    a.backward(ra.grad, ctx);
+    const auto rb = nn::cross_entropy(b.forward(rep, ctx), labels);
+    b.backward(rb.grad, ctx);
+    CHECK(ra.value == doctest::Approx(rb.value).epsilon(1e-5));
+    const auto& ga = a.layer<0>().weight().grad;
+    const auto& gb = b.layer<0>().weight().grad;
+    double err = 0, mx = 0;
+    for (std::size_t i = 0; i < ga.size(); ++i) {
+        err = std::max(err, double(std::abs(ga.data()[i] - gb.data()[i])));
+        mx = std::max(mx, double(std::abs(gb.data()[i])));
+    }
+    CHECK(err <= 1e-4 * mx);
+}
+
+TEST_CASE("dropout drops a fraction p, rescales by 1/(1-p), shares the mask over T") {
+    nn::dropout d(0.25f);
+    d.initialize(1, 7);
+    nn::context ctx = train_ctx(3);
+    ctx.seed = 11;
+    tensor x = nn::make_tensor(3, 4, 16, 8, 8);
+    x.fill(1.0f);
+    tensor y;
+    d.forward(x, y, ctx);
+    const std::size_t n = 4 * 16 * 64;
+    std::size_t zeros = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const float v = y.data()[i];
+        zeros += v == 0.0f;
+        CHECK((v == 0.0f || v == doctest::Approx(1.0f / 0.75f)));
+        CHECK(y.data()[n + i] == v);     // same mask at every step
+        CHECK(y.data()[2 * n + i] == v);
+    }
+    const double sigma = std::sqrt(n * 0.25 * 0.75);
+    CHECK(std::abs(double(zeros) - 0.25 * n) < 4 * sigma);
+    tensor y2;
+    ctx.iteration = 1; // a new mask next iteration
+    d.forward(x, y2, ctx);
+    CHECK(y2 != y);
+    ctx.training = false; // identity in eval
+    d.forward(x, y2, ctx);
+    CHECK(y2 == x);
+}
