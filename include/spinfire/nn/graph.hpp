@@ -419,13 +419,15 @@ private:
 };
 
 /// nn::sequential<shape<3, 32, 32>>(conv2d<3, 64, 3>{}, batch_norm<64>{}, ...)
-template <shape_type In, layer... L>
+template <shape_type In, class... L>
+    requires(layer<std::decay_t<L>> && ...)
 network<In, std::decay_t<L>...> sequential(L&&... layers) {
     return network<In, std::decay_t<L>...>(std::forward<L>(layers)...);
 }
 
 /// nn::residual(conv2d<C, C, 3>{}, batch_norm<C>{}, spiking<...>{}): y = body(x) + x.
-template <layer... L>
+template <class... L>
+    requires(layer<std::decay_t<L>> && ...)
 residual_block<std::decay_t<L>...> residual(L&&... layers) {
     return residual_block<std::decay_t<L>...>(std::forward<L>(layers)...);
 }
