@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "spinfire/core/aligned.hpp"
+#include "spinfire/core/reflect.hpp"
 #include "spinfire/neuron/model.hpp"
 #include "spinfire/neuron/population.hpp"
 #include "spinfire/nn/parameter.hpp"
@@ -30,15 +31,29 @@ public:
     template <class S>
     static constexpr std::size_t macs = 0;
 
-    /// Neuron parameters (fixed during training; beta 0.5, theta 1 for signed_lif).
+    /// Neuron parameters (beta 0.5, theta 1 for signed_lif). Fixed unless learned.
     params_type params = neuron::default_params<Model, float>();
 
     spiking() = default;
-    explicit spiking(const params_type& p) : params(p) {}
+    /// learn = true makes every field of the model's params a trainable one-element
+    /// parameter (PLIF-style learned leak, learned thresholds), without weight decay;
+    /// the optimizer then owns the values and `params` follows them at each forward.
+    explicit spiking(const params_type& p, bool learn = false) : params(p) {
+        if (learn) {
+            reflect::for_each_field(params, [&](const char*, float& v) {
+                learned_.emplace_back(std::vector<std::size_t>{1}, false);
+                learned_.back().value(0) = v;
+            });
+        }
+    }
 
     void initialize(std::uint64_t, std::uint64_t) {}
     template <class F>
-    void visit_parameters(F&&) {}
+    void visit_parameters(F&& f) {
+        if (learned_.empty()) return;
+        std::size_t i = 0;
+        reflect::for_each_field(params, [&](const char* name, float&) { f(name, learned_[i++]); });
+    }
     template <class F>
     void visit_buffers(F&&) {}
 
@@ -60,6 +75,10 @@ public:
             xin = xb_.data();
         }
         ensure_shape(y, steps, s[1], s[2], s[3], s[4]);
+        if (!learned_.empty()) {
+            std::size_t i = 0;
+            reflect::for_each_field(params, [&](const char*, float& v) { v = learned_[i++].value(0); });
+        }
         float* sv = nullptr;
         if (ctx.training) {
             saved_.resize(kernel::saved_per_step * steps * n);
@@ -70,16 +89,25 @@ public:
 
     void backward(const tensor& x, const tensor& y, const tensor& dy, tensor* dx,
                   const context&) {
-        if (!dx) return;
+        if (!dx && learned_.empty()) return;
         const auto& s = y.shape();
         const std::size_t steps = s[0], n = s[1] * s[2] * s[3] * s[4];
-        ensure_shape_like(*dx, x);
-        if (!broadcast_) {
-            kernel::backward(params, steps, n, saved_.data(), dy.data(), dx->data(), nullptr);
-            return;
+        if (dx) ensure_shape_like(*dx, x);
+        params_type gp{};
+        params_type* gpp = nullptr;
+        if (!learned_.empty()) {
+            reflect::for_each_field(gp, [](const char*, float& v) { v = 0.0f; });
+            gpp = &gp;
         }
-        gx_.resize(steps * n);
-        kernel::backward(params, steps, n, saved_.data(), dy.data(), gx_.data(), nullptr);
+        const bool scratch = broadcast_ || !dx;
+        if (scratch) gx_.resize(steps * n);
+        float* out = scratch ? gx_.data() : dx->data();
+        kernel::backward(params, steps, n, saved_.data(), dy.data(), out, gpp);
+        if (gpp) {
+            std::size_t i = 0;
+            reflect::for_each_field(gp, [&](const char*, float& v) { learned_[i++].grad(0) = v; });
+        }
+        if (!broadcast_ || !dx) return;
         float* d = dx->data();
         std::copy(gx_.data(), gx_.data() + n, d);
         for (std::size_t t = 1; t < steps; ++t) {
@@ -90,6 +118,7 @@ public:
 
 private:
     aligned_vector<float> saved_, xb_, gx_;
+    std::vector<parameter> learned_;
     bool broadcast_ = false;
 };
 

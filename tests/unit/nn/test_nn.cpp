@@ -161,6 +161,12 @@ TEST_CASE("max pool, batch norm and spiking layers match finite differences") {
         check_layer(s, random_tensor(5, 2, 3, 2, 2, 10, 1.5), train_ctx(5), 1e-3, 1e-2);
         // Direct encoding: a one-step input broadcast over T; its gradient sums over T.
         check_layer(s, random_tensor(1, 2, 3, 2, 2, 11, 1.5), train_ctx(4), 1e-3, 1e-2);
+        // Learned neuron parameters (beta and theta) get their BPTT gradients too.
+        nn::spiking<smooth_lif> learned(neuron::default_params<smooth_lif, float>(), true);
+        std::size_t count = 0;
+        learned.visit_parameters([&](const char*, nn::parameter&) { ++count; });
+        CHECK(count == 2);
+        check_layer(learned, random_tensor(4, 2, 3, 2, 2, 12, 1.5), train_ctx(4), 1e-3, 1e-2);
     }
 }
 
