@@ -162,7 +162,7 @@ inline io::json to_json(const evaluation& e) {
     return {{"samples", e.samples}, {"accuracy", e.accuracy()}, {"loss", e.loss},
             {"per_class_accuracy", per_class}, {"confusion", e.confusion},
             {"class_names", e.class_names}, {"spike_rate_positive", e.positive_rate},
-            {"spike_rate_negative", e.negative_rate}, {"network", to_json(e.network)},
+            {"spike_rate_negative", e.negative_rate}, {"network_metrics", to_json(e.network)},
             {"seconds", e.seconds}};
 }
 
