@@ -9,3 +9,4 @@
 #include "spinfire/neuron.hpp"
 #include "spinfire/nn.hpp"
 #include "spinfire/data.hpp"
+#include "spinfire/train.hpp"
