@@ -94,10 +94,14 @@ public:
         // weights gradient
         {
             auto dd = detail::to_layout(dy_user, e.bww.diff_dst_desc(), e.dd_w);
-            auto src = e.src_saved.get_desc() == e.bww.src_desc()
+            // the forward's reordered copy when it made one; else x itself, which may live
+            // elsewhere now (the graph unpacks int8 spikes into scratch for backward)
+            const float* xs = emulate ? e.round_x.data() : x.data();
+            const bool copy = e.src_saved.get_data_handle() != static_cast<const void*>(e.src_ptr);
+            auto src = copy && e.src_saved.get_desc() == e.bww.src_desc()
                            ? e.src_saved
-                           : detail::to_layout(detail::wrap(e.src_user, e.src_ptr),
-                                               e.bww.src_desc(), e.src_w);
+                           : detail::to_layout(detail::wrap(e.src_user, xs), e.bww.src_desc(),
+                                               e.src_w);
             auto dw_user = detail::wrap(e.w_user, weight_.grad.data());
             auto dw = detail::out_memory(dw_user, e.bww.diff_weights_desc(), e.dw);
             std::unordered_map<int, dnnl::memory> args{

@@ -22,6 +22,7 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "spinfire/nn/detail/dnnl.hpp"
 #include "spinfire/nn/parameter.hpp"
@@ -46,6 +47,7 @@ struct layer_counters {
     double in_nonzero = 0, in_total = 0;          ///< input of synaptic (conv/linear) layers
     double out_pos = 0, out_neg = 0, out_total = 0; ///< output of spiking layers
     double samples = 0, steps = 0;
+    double in_steps = 0; ///< time steps of the last input (1 under direct encoding)
 };
 
 namespace detail {
@@ -99,6 +101,7 @@ inline void count_input(const tensor& x, layer_counters& c) {
     for (const float v : x) nz += v != 0.0f;
     c.in_nonzero += double(nz);
     c.in_total += double(x.size());
+    c.in_steps = double(x.shape()[0]);
 }
 inline void count_spikes(const tensor& y, layer_counters& c) {
     std::size_t pos = 0, neg = 0;
@@ -113,8 +116,38 @@ inline void count_spikes(const tensor& y, layer_counters& c) {
     c.steps = double(y.shape()[0]);
 }
 
+/// Packs f32 spikes into int8 when every value is exactly -1, 0 or +1 (returns false and
+/// leaves dst unspecified otherwise: graded outputs of a custom neuron stay f32).
+inline bool pack_spikes(const tensor& src, std::vector<std::int8_t>& dst) {
+    const std::size_t n = src.size();
+    dst.resize(n);
+    const float* s = src.data();
+    std::int8_t* d = dst.data();
+    bool exact = true;
+    for (std::size_t i = 0; i < n; ++i) {
+        const float v = s[i];
+        const std::int8_t q = v > 0.5f ? 1 : (v < -0.5f ? -1 : 0);
+        d[i] = q;
+        exact &= float(q) == v; // also false for NaN
+    }
+    return exact;
+}
+inline void unpack_spikes(const std::vector<std::int8_t>& src,
+                          const typename tensor::shape_type& shape, tensor& dst) {
+    if (dst.shape() != shape) dst.resize(shape);
+    float* d = dst.data();
+    for (std::size_t i = 0; i < src.size(); ++i) d[i] = float(src[i]);
+}
+
 /// The runtime half of a graph: layers, their outputs and the backward ping-pong buffers.
 /// Shape-agnostic at run time (the compile-time checks live in network and residual).
+///
+/// Spikes are kept as int8 between forward and backward: in training, once the layer after
+/// a spiking layer has consumed its f32 output, the chain packs it (-1/0/+1 are exact in
+/// int8) and frees the f32 tensor; backward unpacks it into one shared scratch tensor for the
+/// next layer's gradient. A quarter of the memory for every spike tensor a BPTT step keeps.
+/// Not done before a residual block (its body holds a pointer to its input) nor for the last
+/// layer (the chain's output), nor when context::int8_spikes is off.
 template <class... L>
 class chain {
 public:
@@ -185,13 +218,18 @@ public:
     /// Frees every activation and gradient buffer (they regrow on the next call).
     void release() {
         for (auto& t : out_) t = tensor();
+        for (auto& p : packed_) p = {};
+        unpacked_ = tensor();
         grads_.clear();
     }
+    /// Bytes held by activations (f32 and packed int8 spikes) and gradient buffers.
     std::size_t activation_bytes() const {
         std::size_t n = 0;
-        for (const auto& t : out_) n += t.size();
-        for (const auto& [k, t] : grads_) n += t.size();
-        return 4 * n;
+        for (const auto& t : out_) n += 4 * t.size();
+        for (const auto& p : packed_) n += p.data.capacity();
+        n += 4 * unpacked_.size();
+        for (const auto& [k, t] : grads_) n += 4 * t.size();
+        return n;
     }
 
 private:
@@ -229,6 +267,23 @@ private:
         if (ctx.collect_metrics) {
             if constexpr (spiking_layer<this_t>) count_spikes(out_[I], counters_[I]);
         }
+        if constexpr (I > 0) pack_input<I>(ctx);
+    }
+
+    /// After layer I ran: store the spikes of layer I-1 (its input) as int8 for backward.
+    template <std::size_t I>
+    void pack_input(const context& ctx) {
+        using prev_t = std::tuple_element_t<I - 1, std::tuple<L...>>;
+        using this_t = std::tuple_element_t<I, std::tuple<L...>>;
+        if constexpr (spiking_layer<prev_t> && !requires(this_t& l) { l.body(); }) {
+            auto& p = packed_[I - 1];
+            p.active = false;
+            if (!ctx.training || !ctx.int8_spikes) return;
+            if (!pack_spikes(out_[I - 1], p.data)) return;
+            p.shape = out_[I - 1].shape();
+            p.active = true;
+            out_[I - 1] = tensor(); // frees the f32 copy
+        }
     }
 
     template <std::size_t... I>
@@ -241,8 +296,16 @@ private:
     void backward_at(const tensor& dy, const context& ctx, bool want_dx) {
         (void)dy;
         auto& l = std::get<I>(layers_);
-        const tensor& x = I == 0 ? *in_ : out_[I == 0 ? 0 : I - 1];
+        const tensor* xp = I == 0 ? in_ : &out_[I == 0 ? 0 : I - 1];
+        if constexpr (I > 0) {
+            if (packed_[I - 1].active) {
+                unpack_spikes(packed_[I - 1].data, packed_[I - 1].shape, unpacked_);
+                xp = &unpacked_;
+            }
+        }
+        const tensor& x = *xp;
         tensor* dx = (I > 0 || want_dx) ? &grad_buffer(x.size()) : nullptr;
+        // a packed spiking layer's own output is gone: spiking layers never read y
         l.backward(x, out_[I], *g_, dx, ctx);
         g_ = dx;
     }
@@ -254,8 +317,16 @@ private:
         return &a == g_ ? grads_[{n, 1}] : a;
     }
 
+    struct packed_spikes {
+        std::vector<std::int8_t> data;
+        typename tensor::shape_type shape{};
+        bool active = false;
+    };
+
     std::tuple<L...> layers_;
     std::array<tensor, size> out_{};
+    std::array<packed_spikes, size> packed_{};
+    tensor unpacked_; // shared scratch: one packed tensor unpacked at a time
     std::map<std::pair<std::size_t, int>, tensor> grads_;
     std::array<layer_counters, size> counters_{};
     tensor empty_;

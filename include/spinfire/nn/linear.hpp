@@ -79,7 +79,6 @@ public:
             detail::round_bf16(x.data(), e.round_x.data(), x.size());
             xp = e.round_x.data();
         }
-        e.src_ptr = xp;
         auto src = detail::to_layout(detail::wrap(e.src_user, xp), e.fwd.src_desc(), e.src_s);
         auto y_user = detail::wrap(e.dst_user, y.data());
         auto dst = detail::out_memory(y_user, e.fwd.dst_desc(), e.dst);
@@ -108,8 +107,8 @@ public:
         auto dy_user = detail::wrap(e.dst_user, dyp);
         {
             auto dd = detail::to_layout(dy_user, e.bww.diff_dst_desc(), e.dd_w);
-            auto src = detail::to_layout(detail::wrap(e.src_user, e.src_ptr), e.bww.src_desc(),
-                                         e.src_w);
+            const float* xs = emulate ? e.round_x.data() : x.data(); // x may have moved
+            auto src = detail::to_layout(detail::wrap(e.src_user, xs), e.bww.src_desc(), e.src_w);
             auto dw_user = detail::wrap(e.w_user, weight_.grad.data());
             auto dw = detail::out_memory(dw_user, e.bww.diff_weights_desc(), e.dw);
             std::unordered_map<int, dnnl::memory> args{
@@ -149,7 +148,6 @@ private:
         dnnl::inner_product_backward_weights::primitive_desc bww;
         dnnl::inner_product_backward_weights bww_p;
         dnnl::memory src_s, src_w, w, w_bd, dst, dd_w, dd_d, dw, ds;
-        const float* src_ptr = nullptr;
         std::uint64_t w_token = ~0ull, w_bd_token = ~0ull;
         std::vector<float> round_x, round_dy;
     };

@@ -2,7 +2,9 @@
 // Per-layer and whole-network metrics from one or more forwards run with
 // context::collect_metrics: spike rates (positive and negative separately), input event
 // rates, synaptic operations and the energy estimate of snn.md section 4:
-//   first synaptic layer (analog input): MACs x T at pj_per_mac
+//   first synaptic layer (analog input): MACs x the steps it ran at pj_per_mac (once for a
+//     directly encoded image, whose first conv runs once for all T; macs_all_steps keeps
+//     the MACs x T that papers usually count)
 //   later synaptic layers: SOP = MACs x T x input event rate at pj_per_sop
 //   plus pj_per_spike per emitted spike (e.g. ~0.3 pJ for an MTJ neuron).
 #include <cstddef>
@@ -31,7 +33,8 @@ struct layer_metrics {
 struct network_metrics {
     std::vector<layer_metrics> layers;
     std::size_t steps = 0, parameters = 0;
-    double macs = 0;      ///< first-layer MACs per sample (all T)
+    double macs = 0;      ///< first-layer MACs per sample, as executed
+    double macs_all_steps = 0; ///< first-layer MACs per sample counted for every step
     double sops = 0;      ///< synaptic operations per sample (all T)
     double spikes = 0;    ///< spikes per sample (all layers, all T)
     double energy_pj = 0; ///< per sample
@@ -68,7 +71,9 @@ void collect_metrics(chain<L...>& c, const std::string& prefix, std::size_t step
             }
             if constexpr (synaptic_layer<layer_t>) {
                 if (first) {
-                    m.macs += double(lm.macs_per_step * steps);
+                    const double runs = k.in_steps > 0 ? k.in_steps : double(steps);
+                    m.macs += double(lm.macs_per_step) * runs;
+                    m.macs_all_steps += double(lm.macs_per_step * steps);
                     first = false;
                 } else {
                     m.sops += double(lm.macs_per_step * steps) * lm.input_rate;

@@ -87,11 +87,12 @@ public:
         kernel::forward(params, steps, n, xin, y.data(), sv);
     }
 
-    void backward(const tensor& x, const tensor& y, const tensor& dy, tensor* dx,
-                  const context&) {
+    /// y is not read (the graph may have packed it away as int8).
+    void backward(const tensor& x, const tensor&, const tensor& dy, tensor* dx,
+                  const context& ctx) {
         if (!dx && learned_.empty()) return;
-        const auto& s = y.shape();
-        const std::size_t steps = s[0], n = s[1] * s[2] * s[3] * s[4];
+        const auto& s = x.shape();
+        const std::size_t steps = ctx.steps, n = s[1] * s[2] * s[3] * s[4];
         if (dx) ensure_shape_like(*dx, x);
         params_type gp{};
         params_type* gpp = nullptr;

@@ -58,6 +58,8 @@ struct context {
     /// Keep 4-D activations in oneDNN's channel-blocked nChw8c layout between layers (its
     /// AVX2 conv, BN and pooling kernels are several times faster there than on NCHW).
     bool blocked = true;
+    /// Training keeps spiking layers' outputs as int8 until backward (graph.hpp, chain).
+    bool int8_spikes = true;
 };
 
 /// Layout rule for every activation inside a graph: nChw8c when ctx.blocked and C % 8 == 0,

@@ -151,6 +151,7 @@ inline io::json to_json(const nn::network_metrics& m) {
                           {"parameters", l.parameters}, {"input_rate", l.input_rate},
                           {"positive_rate", l.positive_rate}, {"negative_rate", l.negative_rate}});
     return {{"steps", m.steps}, {"parameters", m.parameters}, {"macs_per_sample", m.macs},
+            {"macs_all_steps_per_sample", m.macs_all_steps},
             {"sops_per_sample", m.sops}, {"spikes_per_sample", m.spikes},
             {"energy_pj_per_sample", m.energy_pj}, {"layers", layers}};
 }

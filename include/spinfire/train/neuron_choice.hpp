@@ -5,9 +5,14 @@
 // so an ideal-vs-MTJ comparison differs in the parameters only, never in the kernel.
 // Read noise and device-to-device spread in the file are reported, not simulated: the nn
 // spiking layer runs the deterministic population kernel.
+// match_operating_point (on by default, --match-neuron) scales the batch norms in front of
+// the neurons so that a fitted neuron starts where the ideal one does.
+#include <cstddef>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include "spinfire/core/error.hpp"
@@ -81,6 +86,35 @@ void set_neuron(Net& net, const neuron_params& p) {
             q.v_sat = float(p.v_sat);
             q.hard_reset = float(p.hard_reset);
             q.read_noise = float(p.read_noise);
+        }
+    });
+}
+
+/// Input scale that puts neuron p at the ideal neuron's operating point: the mean threshold
+/// over the input gain (1 for the ideal neuron). A fitted MTJ neuron (gain 0.46, thresholds
+/// 1.03) starting from BN scale 1 sees its drive scaled down and fires a third as often.
+inline double operating_point_scale(const neuron_params& p) {
+    return 0.5 * (p.theta_pos + p.theta_neg) / p.gain;
+}
+
+/// Multiplies the scale (gamma) of every batch norm that feeds a spiking layer directly by
+/// operating_point_scale(p), also inside residual blocks. Called after initialisation, it
+/// makes the fitted neuron's first step fire exactly where the ideal one does (equal
+/// thresholds); training then moves gamma freely. The ideal neuron is left unchanged.
+template <class Chain>
+void match_operating_point(Chain& chain, const neuron_params& p) {
+    const float k = float(operating_point_scale(p));
+    chain.for_each([&]<std::size_t I>(auto& layer) {
+        using layer_t = std::decay_t<decltype(layer)>;
+        if constexpr (requires { layer.body(); }) {
+            match_operating_point(layer.body(), p);
+        } else if constexpr (I > 0 && nn::detail::spiking_layer<layer_t>) {
+            auto& prev = std::get<I - 1>(chain.layers());
+            if constexpr (requires { prev.gamma(); }) {
+                auto& g = prev.gamma();
+                for (auto& v : g.value) v *= k;
+                g.touch();
+            }
         }
     });
 }

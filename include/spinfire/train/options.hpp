@@ -38,6 +38,7 @@ struct run_options {
         (std::size_t, max_steps),  // stop (and checkpoint) after this many optimizer steps; 0: off
         (std::size_t, eval_every), // test evaluation every N epochs (0: only at the end)
         (std::size_t, eval_batch), // evaluation mini-batch
+        (bool, match_neuron),      // BN scale before each neuron starts at threshold / gain
         (bool, quiet));            // no progress line
 };
 
@@ -65,6 +66,7 @@ inline run_options base_options() {
     o.max_steps = 0;
     o.eval_every = 1;
     o.eval_batch = 250;
+    o.match_neuron = true;
     o.quiet = false;
     return o;
 }

@@ -65,7 +65,8 @@ extern "C" inline void on_interrupt(int) { interrupt_flag().store(true); }
 /// Options that must not change across a resume (they shape the weights).
 inline const char* const resume_keys[] = {"steps", "epochs", "batch", "lr", "seed", "optimizer",
                                           "loss", "momentum", "weight_decay", "label_smoothing",
-                                          "warmup", "train_per_class", "neuron", "precision"};
+                                          "warmup", "train_per_class", "neuron", "precision",
+                                          "match_neuron"};
 } // namespace detail
 
 struct run_result {
@@ -107,6 +108,7 @@ public:
         fs::create_directories(o_.out);
         net_->initialize(o_.seed);
         set_neuron(*net_, neuron_.params);
+        if (o_.match_neuron) match_operating_point(net_->body(), neuron_.params);
         if (o_.optimizer == "sgd")
             sgd_.emplace(*net_, nn::sgd_options{o_.lr, o_.momentum, o_.weight_decay, true});
         else

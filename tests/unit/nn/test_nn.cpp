@@ -1,10 +1,13 @@
 // nn: gradients against finite differences, BN folding, bf16 vs f32, thread independence,
 // optimizer steps and schedules against their formulas, checkpoints, losses, metrics.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -581,8 +584,10 @@ TEST_CASE("metrics: spike rates, synaptic operations and energy") {
     CHECK(m.layers[2].negative_rate > 0); // signed neurons fire both ways
     // conv2 sees the spikes of layer 2: SOP = MACs x T x event rate
     CHECK(m.layers[3].input_rate == doctest::Approx((pos + neg) / double(s1.size())));
-    const double mac0 = 8.0 * 64 * 27 * 4;
+    // the 1-step (directly encoded) input runs the first conv once for all 4 steps
+    const double mac0 = 8.0 * 64 * 27;
     CHECK(m.macs == doctest::Approx(mac0));
+    CHECK(m.macs_all_steps == doctest::Approx(4 * mac0));
     const double sop_expect = double(16 * 64 * 72) * 4 * m.layers[3].input_rate +
                               2560.0 * 4 * m.layers[8].input_rate;
     CHECK(m.sops == doctest::Approx(sop_expect));
@@ -626,6 +631,45 @@ TEST_CASE("blocked (nChw8c) and plain layouts give the same forward and gradient
     const tensor yb = b.forward(x, cp);
     for (std::size_t i = 0; i < ya.size(); ++i)
         CHECK(ya.data()[i] == doctest::Approx(yb.data()[i]).epsilon(1e-4).scale(1.0));
+}
+
+TEST_CASE("int8 spike storage: same loss and gradients as f32 storage, less memory") {
+    auto a = make_vgg_mini(), b = make_vgg_mini();
+    nn::context packed = train_ctx(), plain = train_ctx();
+    plain.int8_spikes = false;
+    const tensor x = random_tensor(4, 4, 3, 8, 8, 92, 2.0);
+    const std::vector<int> labels{1, 3, 5, 7};
+    const auto ra = nn::cross_entropy(a.forward(x, packed), labels);
+    const std::size_t bytes_packed = a.activation_bytes();
+    const tensor dxa = a.backward(ra.grad, packed, true);
+    const auto rb = nn::cross_entropy(b.forward(x, plain), labels);
+    const std::size_t bytes_plain = b.activation_bytes();
+    const tensor dxb = b.backward(rb.grad, plain, true);
+    CHECK(ra.value == rb.value);
+    // both spike tensors (4 x 4 x 8 x 8 x 8 and 4 x 4 x 16 x 8 x 8) cost 1 byte, not 4
+    CHECK(bytes_plain - bytes_packed == 3 * 4 * 4 * (8 + 16) * 64);
+    std::vector<float> ga, gb;
+    a.visit_parameters([&](const std::string&, nn::parameter& p) { ga.insert(ga.end(), p.grad.begin(), p.grad.end()); });
+    b.visit_parameters([&](const std::string&, nn::parameter& p) { gb.insert(gb.end(), p.grad.begin(), p.grad.end()); });
+    REQUIRE(ga.size() == gb.size());
+    for (std::size_t i = 0; i < ga.size(); ++i) REQUIRE(ga[i] == gb[i]);
+    REQUIRE(dxa.shape() == dxb.shape());
+    for (std::size_t i = 0; i < dxa.size(); ++i) REQUIRE(dxa.data()[i] == dxb.data()[i]);
+}
+
+TEST_CASE("int8 spike packing is exact and refuses graded values") {
+    std::vector<std::int8_t> q;
+    tensor s = nn::make_tensor(2, 1, 3);
+    const float v[] = {-1, 0, 1, 1, 0, -1};
+    std::copy(std::begin(v), std::end(v), s.data());
+    REQUIRE(nn::detail::pack_spikes(s, q));
+    tensor back;
+    nn::detail::unpack_spikes(q, s.shape(), back);
+    CHECK(back == s);
+    s.data()[4] = 0.5f; // a graded output (e.g. a custom neuron) must stay f32
+    CHECK_FALSE(nn::detail::pack_spikes(s, q));
+    s.data()[4] = std::numeric_limits<float>::quiet_NaN();
+    CHECK_FALSE(nn::detail::pack_spikes(s, q));
 }
 
 TEST_CASE("a network ending in a convolution returns plain NCHW") {

@@ -99,6 +99,43 @@ TEST_CASE("scheduled_lr: warm-up from lr/10 to lr, then cosine to zero") {
     CHECK(train::scheduled_lr(0.2, 0.0, 0.0) == doctest::Approx(0.2));
 }
 
+TEST_CASE("match_operating_point: a fitted neuron's first step fires where the ideal one does") {
+    auto ideal = make_net(), fitted = make_net();
+    ideal.initialize(3);
+    fitted.initialize(3);
+    train::neuron_params p = train::neuron_model::defaults<double>();
+    train::match_operating_point(ideal.body(), p); // scale 1: nothing changes
+    ideal.visit_parameters([](const std::string& n, nn::parameter& q) {
+        if (n.ends_with("gamma"))
+            for (float v : q.value) REQUIRE(v == 1.0f);
+    });
+    train::set_neuron(ideal, p);
+    p.gain = 0.5;
+    p.theta_pos = p.theta_neg = 1.25; // scale 2.5
+    CHECK(train::operating_point_scale(p) == doctest::Approx(2.5));
+    train::set_neuron(fitted, p);
+    train::match_operating_point(fitted.body(), p);
+    std::size_t scaled = 0;
+    fitted.visit_parameters([&](const std::string& n, nn::parameter& q) {
+        if (!n.ends_with("gamma")) return;
+        ++scaled;
+        for (float v : q.value) REQUIRE(v == 2.5f);
+    });
+    CHECK(scaled == 4); // every BN of cifar10_fast feeds a neuron
+    // one step from rest: gain x 2.5 x xhat >= 1.25 exactly when xhat >= 1, layer after
+    // layer, so both networks emit the same spikes and hence the same logits
+    nn::context ctx;
+    ctx.steps = 1;
+    nn::tensor x = nn::make_tensor(1, 16, 3, 32, 32);
+    rng::stream r(5, 0);
+    for (auto& v : x) v = float(r.uniform() * 4 - 2);
+    const nn::tensor a = ideal.forward(x, ctx);
+    const nn::tensor b = fitted.forward(x, ctx);
+    REQUIRE(a.shape() == b.shape());
+    for (std::size_t i = 0; i < a.size(); ++i)
+        CHECK(b.data()[i] == doctest::Approx(a.data()[i]).epsilon(1e-4).scale(1e-3));
+}
+
 TEST_CASE("trainer: stopping after k steps and resuming gives the uninterrupted run's weights bit for bit") {
     const auto train_set = synthetic_set(200, 1), test_set = synthetic_set(100, 2);
     const auto norm = data::cifar10_normalization();
