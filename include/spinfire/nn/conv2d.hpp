@@ -2,7 +2,6 @@
 // 2-D convolution over multi-step activations: one oneDNN call on all T*B samples.
 // Weights keep an f32 master copy (OIHW); the blocked/bf16 copy oneDNN wants is made once
 // per weight update (tracked by the parameter's version), never per call.
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -12,6 +11,7 @@
 
 #include "spinfire/nn/detail/dnnl.hpp"
 #include "spinfire/nn/detail/init.hpp"
+#include "spinfire/nn/detail/synaptic.hpp"
 #include "spinfire/nn/parameter.hpp"
 #include "spinfire/nn/tensor.hpp"
 
@@ -21,7 +21,7 @@ namespace spinfire::nn {
 /// (convolutions before batch norm do not need one).
 template <std::size_t InC, std::size_t OutC, std::size_t K, std::size_t Stride = 1,
           std::size_t Pad = K / 2, bool Bias = false>
-class conv2d {
+class conv2d : public detail::synaptic_parameters<Bias> {
     static_assert(InC > 0 && OutC > 0 && K > 0 && Stride > 0, "conv2d: sizes must be > 0");
 
 public:
@@ -38,31 +38,7 @@ public:
     template <class In>
     static constexpr std::size_t macs = output_shape<In>::size * InC * K * K;
 
-    conv2d() : weight_({OutC, InC, K, K}, true) {
-        if constexpr (Bias) bias_ = parameter({OutC}, false);
-        initialize(0, 0);
-    }
-
-    void initialize(std::uint64_t seed, std::uint64_t stream) {
-        const float bound = 1.0f / std::sqrt(float(InC * K * K));
-        detail::uniform_fill(weight_.value.data(), weight_.size(), bound, seed, 2 * stream);
-        weight_.touch();
-        if constexpr (Bias) {
-            detail::uniform_fill(bias_.value.data(), OutC, bound, seed, 2 * stream + 1);
-            bias_.touch();
-        }
-    }
-
-    template <class F>
-    void visit_parameters(F&& f) {
-        f("weight", weight_);
-        if constexpr (Bias) f("bias", bias_);
-    }
-    template <class F>
-    void visit_buffers(F&&) {}
-
-    parameter& weight() { return weight_; }
-    parameter& bias() requires Bias { return bias_; }
+    conv2d() : detail::synaptic_parameters<Bias>({OutC, InC, K, K}, InC * K * K) {}
 
     void forward(const tensor& x, tensor& y, const context& ctx) {
         run_forward(x, y, ctx, nullptr, nullptr, 0);
@@ -297,7 +273,8 @@ private:
         env.strm.wait();
     }
 
-    parameter weight_, bias_;
+    using detail::synaptic_parameters<Bias>::weight_;
+    using detail::synaptic_parameters<Bias>::bias_;
     detail::prim_cache<key, entry> cache_;
     std::vector<float> tmp_w_;
     std::string impl_;

@@ -1,7 +1,6 @@
 #pragma once
 // Fully connected layer on the flattened per-sample features, one oneDNN inner product
 // over all T*B samples. Same weight caching and bf16 handling as conv2d.
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -11,13 +10,14 @@
 
 #include "spinfire/nn/detail/dnnl.hpp"
 #include "spinfire/nn/detail/init.hpp"
+#include "spinfire/nn/detail/synaptic.hpp"
 #include "spinfire/nn/parameter.hpp"
 #include "spinfire/nn/tensor.hpp"
 
 namespace spinfire::nn {
 
 template <std::size_t In, std::size_t Out, bool Bias = true>
-class linear {
+class linear : public detail::synaptic_parameters<Bias> {
     static_assert(In > 0 && Out > 0, "linear: sizes must be > 0");
 
 public:
@@ -31,31 +31,7 @@ public:
     template <class S>
     static constexpr std::size_t macs = In * Out;
 
-    linear() : weight_({Out, In}, true) {
-        if constexpr (Bias) bias_ = parameter({Out}, false);
-        initialize(0, 0);
-    }
-
-    void initialize(std::uint64_t seed, std::uint64_t stream) {
-        const float bound = 1.0f / std::sqrt(float(In));
-        detail::uniform_fill(weight_.value.data(), weight_.size(), bound, seed, 2 * stream);
-        weight_.touch();
-        if constexpr (Bias) {
-            detail::uniform_fill(bias_.value.data(), Out, bound, seed, 2 * stream + 1);
-            bias_.touch();
-        }
-    }
-
-    template <class F>
-    void visit_parameters(F&& f) {
-        f("weight", weight_);
-        if constexpr (Bias) f("bias", bias_);
-    }
-    template <class F>
-    void visit_buffers(F&&) {}
-
-    parameter& weight() { return weight_; }
-    parameter& bias() requires Bias { return bias_; }
+    linear() : detail::synaptic_parameters<Bias>({Out, In}, In) {}
 
     void forward(const tensor& x, tensor& y, const context& ctx) {
         const auto& s = x.shape();
@@ -212,7 +188,8 @@ private:
         dnnl::reorder(u, mem).execute(env.strm, u, mem);
     }
 
-    parameter weight_, bias_;
+    using detail::synaptic_parameters<Bias>::weight_;
+    using detail::synaptic_parameters<Bias>::bias_;
     detail::prim_cache<key, entry> cache_;
     std::vector<float> tmp_w_;
 };

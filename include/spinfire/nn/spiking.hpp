@@ -3,6 +3,11 @@
 // sample. The whole [T, B, ...] batch goes through the fused multi-step kernel in one call:
 // the membrane state lives only inside that call, so it cannot leak from one batch into
 // the next (there is no reset to forget).
+//
+// Device-faithful simulation (models with read noise and generated kernels, e.g.
+// neuron::mtj_signed_lif): per_neuron gives every neuron of a sample its own parameters
+// (device-to-device spread), read_noise draws the read-out noise z of each element and step
+// from Philox (noise_seed, element, iteration x T + t), the same z in backward.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -16,6 +21,19 @@
 #include "spinfire/nn/tensor.hpp"
 
 namespace spinfire::nn {
+
+namespace detail {
+/// The kernel's population_options when it takes them (generated kernels), else nothing.
+template <class K>
+struct kernel_options {
+    struct type {};
+};
+template <class K>
+    requires requires { typename K::options_type; }
+struct kernel_options<K> {
+    using type = typename K::options_type;
+};
+} // namespace detail
 
 template <neuron::neuron_model Model>
 class spiking {
@@ -33,6 +51,11 @@ public:
 
     /// Neuron parameters (beta 0.5, theta 1 for signed_lif). Fixed unless learned.
     params_type params = neuron::default_params<Model, float>();
+    /// One parameter set per neuron of a sample (C*H*W, in the layer's memory order), or
+    /// empty for the shared params.
+    std::vector<params_type> per_neuron;
+    bool read_noise = false;
+    std::uint64_t noise_seed = 0;
 
     spiking() = default;
     /// learn = true makes every field of the model's params a trainable one-element
@@ -84,7 +107,14 @@ public:
             saved_.resize(kernel::saved_per_step * steps * n);
             sv = saved_.data();
         }
-        kernel::forward(params, steps, n, xin, y.data(), sv);
+        if (device_faithful()) {
+            if constexpr (has_options) {
+                opt_ = options(s[2] * s[3] * s[4], ctx);
+                kernel::forward(params, steps, n, xin, y.data(), sv, opt_);
+            }
+        } else {
+            kernel::forward(params, steps, n, xin, y.data(), sv);
+        }
     }
 
     /// y is not read (the graph may have packed it away as int8).
@@ -103,7 +133,14 @@ public:
         const bool scratch = broadcast_ || !dx;
         if (scratch) gx_.resize(steps * n);
         float* out = scratch ? gx_.data() : dx->data();
-        kernel::backward(params, steps, n, saved_.data(), dy.data(), out, gpp);
+        if constexpr (has_options) {
+            if (device_faithful())
+                kernel::backward(params, steps, n, saved_.data(), dy.data(), out, gpp, opt_);
+            else
+                kernel::backward(params, steps, n, saved_.data(), dy.data(), out, gpp);
+        } else {
+            kernel::backward(params, steps, n, saved_.data(), dy.data(), out, gpp);
+        }
         if (gpp) {
             std::size_t i = 0;
             reflect::for_each_field(gp, [&](const char*, float& v) { learned_[i++].grad(0) = v; });
@@ -118,9 +155,36 @@ public:
     }
 
 private:
+    static constexpr bool has_options = requires { typename kernel::options_type; };
+
+    bool device_faithful() const {
+        if (per_neuron.empty() && !read_noise) return false;
+        if constexpr (!has_options)
+            throw parameter_error("spiking", "this model's fused kernel has no per-neuron "
+                                             "parameters or read noise");
+        return true;
+    }
+    auto options(std::size_t neurons, const context& ctx) const {
+        typename kernel::options_type o;
+        if (!per_neuron.empty()) {
+            if (per_neuron.size() != neurons)
+                throw parameter_error("spiking.per_neuron",
+                                      "has " + std::to_string(per_neuron.size()) +
+                                          " parameter sets, the layer " + std::to_string(neurons) +
+                                          " neurons per sample");
+            o.per_neuron = per_neuron.data();
+            o.neurons = neurons;
+        }
+        o.noise = read_noise;
+        o.seed = noise_seed;
+        o.counter = ctx.iteration;
+        return o;
+    }
+
     aligned_vector<float> saved_, xb_, gx_;
     std::vector<parameter> learned_;
     bool broadcast_ = false;
+    typename detail::kernel_options<kernel>::type opt_{}; // the forward's, reused by backward
 };
 
 } // namespace spinfire::nn

@@ -64,6 +64,17 @@ inline void add_options(CLI::App& app, run_options& o) {
     app.add_option("--match-neuron", o.match_neuron,
                    "start the BN scale before each neuron at mean threshold / gain (1 for ideal)")
         ->capture_default_str();
+    app.add_option("--ema", o.ema,
+                   "EMA decay of the weights that are evaluated and exported, e.g. 0.999 (0: off)")
+        ->capture_default_str();
+    app.add_option("--device-spread", o.device_spread,
+                   "with --evaluate: relative per-neuron spread of beta, gain and thresholds")
+        ->capture_default_str();
+    app.add_option("--read-noise", o.device_read_noise,
+                   "with --evaluate: read-noise standard deviation on the membrane read-out")
+        ->capture_default_str();
+    app.add_option("--device-seed", o.device_seed, "with --evaluate: seed of the device draws")
+        ->capture_default_str();
     app.add_flag("--quiet", o.quiet, "no progress lines");
 }
 

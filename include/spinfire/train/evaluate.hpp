@@ -74,6 +74,7 @@ struct evaluation {
     double positive_rate = 0, negative_rate = 0; ///< spikes per neuron and step, all layers
     nn::network_metrics network; ///< per layer; SOPs and energy per sample
     double seconds = 0;
+    io::json conditions = io::json::object(); ///< e.g. the device settings it ran under
 
     double accuracy() const { return samples ? double(correct) / double(samples) : 0.0; }
     std::vector<double> per_class_accuracy() const {
@@ -114,6 +115,7 @@ evaluation evaluate(Net& net, const Source& src, const eval_settings& s,
     nn::tensor x;
     for (auto& b : ld.epoch(0)) {
         to_input(b.x, x);
+        ++ctx.iteration; // a fresh read-noise draw per batch
         const nn::tensor& out = net.forward(x, ctx);
         const auto r = nn::cross_entropy(out, std::span<const int>(b.labels.data(), b.labels.size()));
         e.loss += r.value * double(b.size());
@@ -164,7 +166,7 @@ inline io::json to_json(const evaluation& e) {
             {"per_class_accuracy", per_class}, {"confusion", e.confusion},
             {"class_names", e.class_names}, {"spike_rate_positive", e.positive_rate},
             {"spike_rate_negative", e.negative_rate}, {"network_metrics", to_json(e.network)},
-            {"seconds", e.seconds}};
+            {"seconds", e.seconds}, {"conditions", e.conditions}};
 }
 
 /// confusion.csv: header "true\predicted,<classes>", one row per true class.

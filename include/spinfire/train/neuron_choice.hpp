@@ -119,6 +119,43 @@ void match_operating_point(Chain& chain, const neuron_params& p) {
     });
 }
 
+/// Device-faithful evaluation: per-neuron parameters drawn with relative standard deviation
+/// `spread` of beta, gain and both thresholds around the chosen neuron (device-to-device
+/// variability), and read noise of standard deviation `read_noise` (in units of V) on
+/// every read-out that decides a spike.
+struct device_settings {
+    double spread = 0, read_noise = 0;
+    std::uint64_t seed = 1;
+    bool active() const { return spread > 0 || read_noise > 0; }
+};
+
+/// Applies d to every (top-level) spiking layer of net; layer I draws its neurons from
+/// Philox (seed, I) and its noise from a separate key, so the draws do not correlate.
+template <class Net>
+void set_device(Net& net, const neuron_choice& c, const device_settings& d) {
+    require_non_negative("device.spread", d.spread);
+    require_non_negative("device.read_noise", d.read_noise);
+    fit::fitted_neuron f = c.fitted; // the chosen neuron's model (the ideal one for "ideal")
+    f.spread = {d.spread, d.spread, d.spread, d.spread, d.read_noise};
+    net.body().for_each([&]<std::size_t I>(auto& layer) {
+        if constexpr (nn::detail::spiking_layer<std::decay_t<decltype(layer)>>) {
+            const std::uint64_t key = d.seed * 0x9e3779b97f4a7c15ull + I;
+            layer.per_neuron.clear();
+            if (d.spread > 0)
+                layer.per_neuron = neuron_model::sample_neurons<float>(
+                    f, Net::template input_shape_of<I>::size, key);
+            layer.params.read_noise = float(d.read_noise);
+            for (auto& q : layer.per_neuron) q.read_noise = float(d.read_noise);
+            layer.read_noise = d.read_noise > 0;
+            layer.noise_seed = ~key;
+        }
+    });
+}
+
+inline io::json to_json(const device_settings& d) {
+    return {{"spread_rel", d.spread}, {"read_noise", d.read_noise}, {"seed", d.seed}};
+}
+
 inline io::json to_json(const neuron_choice& c) {
     io::json j = {{"name", c.name}, {"params", io::to_json(c.params)}, {"pj_per_spike", c.pj_per_spike}};
     if (c.name != "ideal") {

@@ -39,6 +39,10 @@ struct run_options {
         (std::size_t, eval_every), // test evaluation every N epochs (0: only at the end)
         (std::size_t, eval_batch), // evaluation mini-batch
         (bool, match_neuron),      // BN scale before each neuron starts at threshold / gain
+        (double, ema),             // EMA decay of the weights evaluated and exported (0: off)
+        (double, device_spread),   // --evaluate: relative per-neuron spread of the neuron parameters
+        (double, device_read_noise), // --evaluate: read-noise standard deviation (units of V)
+        (std::uint64_t, device_seed), // --evaluate: seed of those draws
         (bool, quiet));            // no progress line
 };
 
@@ -67,6 +71,10 @@ inline run_options base_options() {
     o.eval_every = 1;
     o.eval_batch = 250;
     o.match_neuron = true;
+    o.ema = 0;
+    o.device_spread = 0;
+    o.device_read_noise = 0;
+    o.device_seed = 1;
     o.quiet = false;
     return o;
 }
@@ -93,6 +101,9 @@ inline void validate(const run_options& o) {
     if (!(o.label_smoothing >= 0 && o.label_smoothing < 1))
         throw parameter_error("label_smoothing", "must be in [0, 1)");
     if (!(o.warmup >= 0 && o.warmup < 1)) throw parameter_error("warmup", "must be in [0, 1)");
+    if (!(o.ema >= 0 && o.ema < 1)) throw parameter_error("ema", "must be in [0, 1)");
+    require_non_negative("device_spread", o.device_spread);
+    require_non_negative("device_read_noise", o.device_read_noise);
     if (o.optimizer != "sgd" && o.optimizer != "adamw")
         throw parameter_error("optimizer", "'" + o.optimizer + "' is not sgd or adamw");
     if (o.loss != "ce" && o.loss != "tet")

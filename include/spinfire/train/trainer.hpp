@@ -10,6 +10,9 @@
 // (forward, backward, update and any wait for the loader); test evaluations, checkpoints
 // and the final export are reported separately.
 //
+// With --ema the evaluations and the exported weights are the exponential moving average
+// of the weights (batch-norm statistics stay the live ones); its state is checkpointed.
+//
 // Exact resume: the sample order and augmentation of a step are functions of (seed, epoch,
 // index) (data::loader), the parameters, batch-norm statistics, optimizer state, step and
 // the partial-epoch sums are in the checkpoint, so stopping after k steps and resuming
@@ -39,6 +42,7 @@
 #include "spinfire/io/atomic_file.hpp"
 #include "spinfire/io/json.hpp"
 #include "spinfire/nn/checkpoint.hpp"
+#include "spinfire/nn/ema.hpp"
 #include "spinfire/nn/loss.hpp"
 #include "spinfire/nn/optimizer.hpp"
 #include "spinfire/train/evaluate.hpp"
@@ -66,7 +70,7 @@ extern "C" inline void on_interrupt(int) { interrupt_flag().store(true); }
 inline const char* const resume_keys[] = {"steps", "epochs", "batch", "lr", "seed", "optimizer",
                                           "loss", "momentum", "weight_decay", "label_smoothing",
                                           "warmup", "train_per_class", "neuron", "precision",
-                                          "match_neuron"};
+                                          "match_neuron", "ema"};
 } // namespace detail
 
 struct run_result {
@@ -113,6 +117,7 @@ public:
             sgd_.emplace(*net_, nn::sgd_options{o_.lr, o_.momentum, o_.weight_decay, true});
         else
             adamw_.emplace(*net_, nn::adamw_options{o_.lr, 0.9, 0.999, 1e-8, o_.weight_decay});
+        if (o_.ema > 0) ema_.emplace(*net_, o_.ema);
 
         data::loader<Source> ld(*train_, o_.batch, true, true, o_.seed, /*drop_last*/ true);
         bpe_ = ld.batches_per_epoch();
@@ -169,6 +174,7 @@ public:
             net_->backward(r.grad, ctx);
             if (sgd_) sgd_->set_lr(lr), sgd_->step();
             else adamw_->set_lr(lr), adamw_->step();
+            if (ema_) ema_->update(*net_);
             ++step_;
             epoch_loss_ += r.value * double(b.size());
             epoch_correct_ += r.correct;
@@ -202,7 +208,7 @@ public:
                 io::json rec = epoch_record(epoch, train_seconds_ - epoch_seconds_start,
                                             step_ - epoch_steps_start);
                 if (!last && o_.eval_every > 0 && epoch % o_.eval_every == 0) {
-                    const evaluation ev = evaluate(*net_, *test_, eval_settings_(), d_.class_names);
+                    const evaluation ev = averaged([&] { return evaluate(*net_, *test_, eval_settings_(), d_.class_names); });
                     add_eval(rec, ev);
                     if (!o_.quiet)
                         std::printf("epoch %3zu: test accuracy %.2f %% (loss %.4f, spikes +%.4f -%.4f), %.1f s eval\n",
@@ -234,7 +240,7 @@ public:
         res.steps = step_;
         res.epochs = double(step_) / double(bpe_);
         res.train_seconds = train_seconds_;
-        res.test = evaluate(*net_, *test_, eval_settings_(), d_.class_names);
+        res.test = averaged([&] { return evaluate(*net_, *test_, eval_settings_(), d_.class_names); });
         write_evaluation(o_.out, res.test);
         // the last (possibly partial) epoch's record gets the final evaluation
         if (partial) {
@@ -244,9 +250,12 @@ public:
             add_eval(history_.back(), res.test);
             write_metrics_lines();
         }
-        export_weights(*net_, o_.out + "/weights",
-                       {{"network", d_.network}, {"T", o_.steps}, {"neuron", to_json(neuron_)},
-                        {"dataset", d_.dataset}, {"step", step_}});
+        averaged([&] {
+            export_weights(*net_, o_.out + "/weights",
+                           {{"network", d_.network}, {"T", o_.steps}, {"neuron", to_json(neuron_)},
+                            {"dataset", d_.dataset}, {"step", step_}, {"ema", o_.ema}});
+            return 0;
+        });
         res.wall_seconds = std::chrono::duration<double>(clock::now() - wall0).count();
         io::json m = to_json(res.test);
         m["test_accuracy"] = res.test.accuracy();
@@ -272,6 +281,17 @@ public:
     }
 
 private:
+    /// f() with the EMA weights in the network when --ema is on.
+    template <class F>
+    auto averaged(F&& f) {
+        if (ema_) ema_->swap(*net_);
+        struct restore {
+            trainer* t;
+            ~restore() { if (t->ema_) t->ema_->swap(*t->net_); }
+        } r{this};
+        return f();
+    }
+
     eval_settings eval_settings_() const {
         eval_settings s;
         s.steps = o_.steps;
@@ -315,8 +335,14 @@ private:
 
     /// Checkpoint (weights, statistics, optimizer) first, then the state that names its step.
     void save() {
-        if (sgd_) nn::save_checkpoint(checkpoint_file(), *net_, &*sgd_, step_);
-        else nn::save_checkpoint(checkpoint_file(), *net_, &*adamw_, step_);
+        nn::ema* avg = ema_ ? &*ema_ : nullptr;
+        if (sgd_) {
+            nn::with_ema<nn::sgd> st{&*sgd_, avg};
+            nn::save_checkpoint(checkpoint_file(), *net_, &st, step_);
+        } else {
+            nn::with_ema<nn::adamw> st{&*adamw_, avg};
+            nn::save_checkpoint(checkpoint_file(), *net_, &st, step_);
+        }
         io::json opts = io::to_json(o_);
         io::json keep = io::json::object();
         for (const char* k : detail::resume_keys) keep[k] = opts[k];
@@ -347,12 +373,18 @@ private:
                                                 "', this run trains '" + d_.network + "'");
         const io::json opts = io::to_json(o_);
         for (const char* k : detail::resume_keys)
-            if (st["options"][k] != opts[k])
+            if (st["options"].contains(k) && st["options"][k] != opts[k]) // older files lack newer keys
                 throw parameter_error(k, "differs from the checkpoint (" + st["options"][k].dump() +
                                              " there, " + opts[k].dump() + " here): resume needs the same value");
         std::uint64_t s = 0;
-        if (sgd_) s = nn::load_checkpoint(checkpoint_file(), *net_, &*sgd_);
-        else s = nn::load_checkpoint(checkpoint_file(), *net_, &*adamw_);
+        nn::ema* avg = ema_ ? &*ema_ : nullptr;
+        if (sgd_) {
+            nn::with_ema<nn::sgd> state{&*sgd_, avg};
+            s = nn::load_checkpoint(checkpoint_file(), *net_, &state);
+        } else {
+            nn::with_ema<nn::adamw> state{&*adamw_, avg};
+            s = nn::load_checkpoint(checkpoint_file(), *net_, &state);
+        }
         if (s != st["step"].get<std::uint64_t>())
             throw data_error(state_file(), "step " + st["step"].dump() + " but checkpoint.bin holds step " +
                                                std::to_string(s) + " (delete both to start again)");
@@ -376,6 +408,7 @@ private:
     neuron_choice neuron_;
     std::optional<nn::sgd> sgd_;
     std::optional<nn::adamw> adamw_;
+    std::optional<nn::ema> ema_;
     nn::tensor x_;
     std::size_t bpe_ = 0, step_ = 0, epoch_correct_ = 0, epoch_seen_ = 0;
     double train_seconds_ = 0, epoch_loss_ = 0, last_lr_ = 0;
@@ -397,12 +430,31 @@ evaluation evaluate_checkpoint(Net& net, const Source& test, run_options o,
         o.neuron = st["options"]["neuron"].get<std::string>();
         o.steps = st["options"]["steps"].get<std::size_t>();
         o.precision = st["options"]["precision"].get<std::string>();
+        o.optimizer = st["options"].value("optimizer", o.optimizer);
+        o.ema = st["options"].value("ema", 0.0);
     }
     threads budget(o.threads);
     fs::create_directories(o.out);
     const neuron_choice n = choose_neuron(o.neuron);
     set_neuron(net, n.params);
-    const std::uint64_t step = nn::load_checkpoint(checkpoint, net);
+    std::uint64_t step = 0;
+    if (o.ema > 0) { // the averaged weights, which the run itself evaluated and exported
+        nn::ema avg(net, o.ema);
+        if (o.optimizer == "sgd") {
+            nn::sgd opt(net, nn::sgd_options{});
+            nn::with_ema<nn::sgd> saved{&opt, &avg};
+            step = nn::load_checkpoint(checkpoint, net, &saved);
+        } else {
+            nn::adamw opt(net, nn::adamw_options{});
+            nn::with_ema<nn::adamw> saved{&opt, &avg};
+            step = nn::load_checkpoint(checkpoint, net, &saved);
+        }
+        avg.swap(net);
+    } else {
+        step = nn::load_checkpoint(checkpoint, net);
+    }
+    const device_settings dev{o.device_spread, o.device_read_noise, o.device_seed};
+    if (dev.active()) set_device(net, n, dev);
     eval_settings s;
     s.steps = o.steps;
     s.batch = o.eval_batch;
@@ -410,10 +462,12 @@ evaluation evaluate_checkpoint(Net& net, const Source& test, run_options o,
     s.energy.pj_per_spike = n.pj_per_spike;
     s.classes = d.class_names.empty() ? 10 : d.class_names.size();
     evaluation e = evaluate(net, test, s, d.class_names);
+    e.conditions = {{"neuron", to_json(n)}, {"device", to_json(dev)}};
     write_evaluation(o.out, e);
     export_weights(net, o.out + "/weights",
                    {{"network", d.network}, {"T", o.steps}, {"neuron", to_json(n)},
-                    {"dataset", d.dataset}, {"step", step}, {"checkpoint", checkpoint}});
+                    {"dataset", d.dataset}, {"step", step}, {"checkpoint", checkpoint},
+                    {"ema", o.ema}});
     return e;
 }
 

@@ -15,6 +15,7 @@
 
 #include <spinfire/core/philox.hpp>
 #include <spinfire/core/threads.hpp>
+#include <spinfire/neuron/mtj_signed_lif.hpp>
 #include <spinfire/neuron/signed_lif.hpp>
 #include <spinfire/nn.hpp>
 
@@ -173,6 +174,57 @@ TEST_CASE("max pool, batch norm and spiking layers match finite differences") {
     }
 }
 
+TEST_CASE("device-faithful spiking: per-neuron parameters and read noise") {
+    using mtj = nn::spiking<neuron::mtj_signed_lif>;
+    const auto ctx = train_ctx(4);
+    const tensor x = random_tensor(4, 3, 2, 2, 2, 95, 1.5); // 8 neurons per sample
+    const tensor r = random_tensor(4, 3, 2, 2, 2, 96);
+    mtj shared, dev;
+    tensor ys, yd, dxs, dxd;
+    shared.forward(x, ys, ctx);
+    shared.backward(x, ys, r, &dxs, ctx);
+    // every neuron given the shared parameters: the same spikes and gradients
+    dev.per_neuron.assign(8, dev.params);
+    dev.forward(x, yd, ctx);
+    dev.backward(x, yd, r, &dxd, ctx);
+    CHECK(yd == ys);
+    CHECK(dxd == dxs);
+    // neuron 5 of every sample with an unreachable threshold never fires; the others are
+    // independent of it
+    dev.per_neuron[5].theta_pos = dev.per_neuron[5].theta_neg = 1e6f;
+    dev.forward(x, yd, ctx);
+    for (std::size_t i = 0; i < yd.size(); ++i) {
+        if (i % 8 == 5)
+            REQUIRE(yd.data()[i] == 0.0f);
+        else
+            REQUIRE(yd.data()[i] == ys.data()[i]);
+    }
+    CHECK(std::any_of(ys.begin(), ys.end(), [](float v) { return v != 0; }));
+    dev.per_neuron.resize(7);
+    CHECK_THROWS_AS(dev.forward(x, yd, ctx), parameter_error);
+    // read noise of sd 100 against thresholds of 1: a neuron stays silent only when
+    // |h + 100 z| < 1, i.e. |z| < ~0.01 (probability < 1 %)
+    mtj noisy;
+    noisy.params.read_noise = 100.0f;
+    noisy.read_noise = true;
+    noisy.noise_seed = 3;
+    tensor yn, yn2;
+    noisy.forward(x, yn, ctx);
+    noisy.forward(x, yn2, ctx);
+    CHECK(yn == yn2); // same seed and iteration: the same draws
+    double fired = 0;
+    for (float v : yn) fired += v != 0;
+    CHECK(fired / double(yn.size()) > 0.95);
+    nn::context next = ctx;
+    next.iteration = 1;
+    noisy.forward(x, yn2, next);
+    CHECK_FALSE(yn == yn2);
+    // a model with a fused kernel has neither
+    nn::spiking<neuron::signed_lif> fused;
+    fused.read_noise = true;
+    CHECK_THROWS_AS(fused.forward(x, yd, ctx), parameter_error);
+}
+
 TEST_CASE("BPTT through a small spiking network (T = 4) matches finite differences") {
     // conv - BN - smooth sLIF - avgpool - residual(conv - BN - sLIF) - flatten - linear -
     // mean over T - cross-entropy: d loss / d every parameter and the input.
@@ -258,6 +310,14 @@ TEST_CASE("losses: cross-entropy and TET against formulas and finite differences
 }
 
 namespace {
+/// Every parameter gradient of a network, concatenated in visiting order.
+template <class Net>
+std::vector<float> all_grads(Net& net) {
+    std::vector<float> g;
+    net.visit_parameters([&](const std::string&, nn::parameter& p) { g.insert(g.end(), p.grad.begin(), p.grad.end()); });
+    return g;
+}
+
 auto make_vgg_mini() {
     return nn::sequential<nn::shape<3, 8, 8>>(
         nn::conv2d<3, 8, 3>{}, nn::batch_norm<8>{}, nn::spiking<neuron::signed_lif>{},
@@ -608,9 +668,7 @@ TEST_CASE("blocked (nChw8c) and plain layouts give the same forward and gradient
     const auto rb = nn::cross_entropy(b.forward(x, cp), labels);
     const tensor dxb = b.backward(rb.grad, cp, true);
     CHECK(ra.value == doctest::Approx(rb.value).epsilon(1e-5));
-    std::vector<float> ga, gb;
-    a.visit_parameters([&](const std::string&, nn::parameter& p) { ga.insert(ga.end(), p.grad.begin(), p.grad.end()); });
-    b.visit_parameters([&](const std::string&, nn::parameter& p) { gb.insert(gb.end(), p.grad.begin(), p.grad.end()); });
+    const std::vector<float> ga = all_grads(a), gb = all_grads(b);
     REQUIRE(ga.size() == gb.size());
     double err = 0, mx = 0;
     for (std::size_t i = 0; i < ga.size(); ++i) {
@@ -648,9 +706,7 @@ TEST_CASE("int8 spike storage: same loss and gradients as f32 storage, less memo
     CHECK(ra.value == rb.value);
     // both spike tensors (4 x 4 x 8 x 8 x 8 and 4 x 4 x 16 x 8 x 8) cost 1 byte, not 4
     CHECK(bytes_plain - bytes_packed == 3 * 4 * 4 * (8 + 16) * 64);
-    std::vector<float> ga, gb;
-    a.visit_parameters([&](const std::string&, nn::parameter& p) { ga.insert(ga.end(), p.grad.begin(), p.grad.end()); });
-    b.visit_parameters([&](const std::string&, nn::parameter& p) { gb.insert(gb.end(), p.grad.begin(), p.grad.end()); });
+    const std::vector<float> ga = all_grads(a), gb = all_grads(b);
     REQUIRE(ga.size() == gb.size());
     for (std::size_t i = 0; i < ga.size(); ++i) REQUIRE(ga[i] == gb[i]);
     REQUIRE(dxa.shape() == dxb.shape());

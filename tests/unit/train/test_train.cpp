@@ -1,5 +1,6 @@
 // Training programs' library (spinfire/train): exact resume, a short learning run on real
 // CIFAR-10 images, the evaluation outputs, and the weight export read back by numpy.
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -136,6 +137,39 @@ TEST_CASE("match_operating_point: a fitted neuron's first step fires where the i
         CHECK(b.data()[i] == doctest::Approx(a.data()[i]).epsilon(1e-4).scale(1e-3));
 }
 
+TEST_CASE("set_device: per-neuron draws with the requested spread, read noise on every layer") {
+    auto net = make_net();
+    const train::neuron_choice c = train::choose_neuron("ideal");
+    train::set_device(net, c, {0.1, 0.05, 4});
+    std::vector<std::size_t> sizes;
+    std::vector<float> theta;
+    net.body().for_each([&]<std::size_t I>(auto& l) {
+        if constexpr (nn::detail::spiking_layer<std::decay_t<decltype(l)>>) {
+            sizes.push_back(l.per_neuron.size());
+            CHECK(l.read_noise);
+            CHECK(l.params.read_noise == 0.05f);
+            if (theta.empty())
+                for (const auto& q : l.per_neuron) theta.push_back(q.theta_pos);
+        }
+    });
+    // cifar10_fast<4>: neurons per sample after each pooling
+    CHECK(sizes == std::vector<std::size_t>{4 * 16 * 16, 8 * 8 * 8, 16 * 4 * 4, 32 * 2 * 2});
+    double m = 0, v = 0;
+    for (float t : theta) m += t;
+    m /= double(theta.size());
+    for (float t : theta) v += (t - m) * (t - m);
+    const double sd = std::sqrt(v / double(theta.size() - 1));
+    CHECK(m == doctest::Approx(1.0).epsilon(0.02)); // 1024 draws: se of the mean 0.003
+    CHECK(sd == doctest::Approx(0.1).epsilon(0.1));  // se of the sd ~2 %
+    train::set_device(net, c, {});                    // back to the nominal neuron
+    net.body().for_each([&]<std::size_t I>(auto& l) {
+        if constexpr (nn::detail::spiking_layer<std::decay_t<decltype(l)>>) {
+            CHECK(l.per_neuron.empty());
+            CHECK_FALSE(l.read_noise);
+        }
+    });
+}
+
 TEST_CASE("trainer: stopping after k steps and resuming gives the uninterrupted run's weights bit for bit") {
     const auto train_set = synthetic_set(200, 1), test_set = synthetic_set(100, 2);
     const auto norm = data::cifar10_normalization();
@@ -182,6 +216,39 @@ TEST_CASE("trainer: stopping after k steps and resuming gives the uninterrupted 
     auto net_d = make_net();
     train::trainer<net_type, data::image_source> td(net_d, tr, te, od, d);
     CHECK_THROWS_WITH_AS(td.run(), doctest::Contains("lr"), parameter_error);
+}
+
+TEST_CASE("trainer with --ema: resume is exact and --evaluate scores the averaged weights") {
+    const auto train_set = synthetic_set(200, 1), test_set = synthetic_set(100, 2);
+    const auto norm = data::cifar10_normalization();
+    const data::image_source tr(train_set, norm, data::augment_options{}), te(test_set, norm);
+    const train::run_description d{"cifar10_fast<4>", {{"name", "synthetic"}}, train_set.class_names};
+    const auto dir = test::scratch_dir("train_ema");
+    auto net_a = make_net();
+    auto oa = small_options(dir / "a");
+    oa.ema = 0.9;
+    const auto ra = train::trainer<net_type, data::image_source>(net_a, tr, te, oa, d).run();
+
+    auto ob = small_options(dir / "b");
+    ob.ema = 0.9;
+    ob.max_steps = 9;
+    auto net_b = make_net();
+    train::trainer<net_type, data::image_source>(net_b, tr, te, ob, d).run();
+    ob.max_steps = 0;
+    ob.resume = true;
+    auto net_c = make_net();
+    const auto rc = train::trainer<net_type, data::image_source>(net_c, tr, te, ob, d).run();
+    CHECK(snapshot(net_c) == snapshot(net_a)); // live weights
+    CHECK(rc.test.loss == ra.test.loss);      // evaluated on the average, which resumed too
+
+    // the checkpoint holds the average: evaluating it alone reproduces the run's figures,
+    // and the averaged weights differ from the live ones
+    auto net_e = make_net();
+    const auto ev = train::evaluate_checkpoint(net_e, te, small_options(dir / "eval"), d,
+                                               (dir / "a" / "checkpoint.bin").string());
+    CHECK(ev.loss == ra.test.loss);
+    CHECK(ev.correct == ra.test.correct);
+    CHECK_FALSE(snapshot(net_e) == snapshot(net_a));
 }
 
 TEST_CASE("evaluation files: confusion CSV and PNG agree with the counts, metrics.json has test_accuracy") {
