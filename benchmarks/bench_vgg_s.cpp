@@ -50,13 +50,14 @@ double peak_rss_mb() {
     return double(u.ru_maxrss) / 1024.0;
 }
 
-void train(benchmark::State& state, nn::precision prec) {
+void train(benchmark::State& state, nn::precision prec, bool int8_spikes = true) {
     threads budget(cfg.threads);
     auto net = make_vgg_s();
     nn::sgd opt(net, {0.05, 0.9, 0.0, false});
     nn::context ctx;
     ctx.steps = cfg.steps;
     ctx.prec = prec;
+    ctx.int8_spikes = int8_spikes;
     const nn::tensor x = input_images(cfg.batch);
     std::vector<int> labels(cfg.batch);
     for (std::size_t i = 0; i < cfg.batch; ++i) labels[i] = int(i % 10);
@@ -97,6 +98,8 @@ void infer(benchmark::State& state, nn::precision prec) {
 
 void train_f32(benchmark::State& s) { train(s, nn::precision::f32); }
 void train_bf16(benchmark::State& s) { train(s, nn::precision::bf16); }
+/// The same with spikes kept as f32 until backward: what int8 storage costs or saves.
+void train_f32_float_spikes(benchmark::State& s) { train(s, nn::precision::f32, false); }
 void infer_f32(benchmark::State& s) { infer(s, nn::precision::f32); }
 void infer_bf16(benchmark::State& s) { infer(s, nn::precision::bf16); }
 
@@ -104,6 +107,7 @@ void infer_bf16(benchmark::State& s) { infer(s, nn::precision::bf16); }
 
 BENCHMARK(train_f32)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
 BENCHMARK(train_bf16)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
+BENCHMARK(train_f32_float_spikes)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
 BENCHMARK(infer_f32)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
 BENCHMARK(infer_bf16)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
 

@@ -123,14 +123,14 @@ inline bool pack_spikes(const tensor& src, std::vector<std::int8_t>& dst) {
     dst.resize(n);
     const float* s = src.data();
     std::int8_t* d = dst.data();
-    bool exact = true;
-    for (std::size_t i = 0; i < n; ++i) {
+    int inexact = 0;
+    for (std::size_t i = 0; i < n; ++i) { // branch-free: the compiler vectorizes it
         const float v = s[i];
-        const std::int8_t q = v > 0.5f ? 1 : (v < -0.5f ? -1 : 0);
-        d[i] = q;
-        exact &= float(q) == v; // also false for NaN
+        const int q = int(v > 0.5f) - int(v < -0.5f);
+        d[i] = std::int8_t(q);
+        inexact |= int(float(q) != v); // also for NaN
     }
-    return exact;
+    return inexact == 0;
 }
 inline void unpack_spikes(const std::vector<std::int8_t>& src,
                           const typename tensor::shape_type& shape, tensor& dst) {
