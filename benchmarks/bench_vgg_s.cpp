@@ -24,11 +24,11 @@ using lif = nn::spiking<neuron::signed_lif>; // beta 0.5, theta 1, soft reset, t
 
 auto make_vgg_s() {
     return nn::sequential<nn::shape<3, 32, 32>>(
-        nn::conv2d<3, 64, 3>{}, nn::batch_norm<64>{}, lif{},
-        nn::conv2d<64, 128, 3>{}, nn::batch_norm<128>{}, lif{}, nn::avg_pool<2>{},
-        nn::conv2d<128, 256, 3>{}, nn::batch_norm<256>{}, lif{}, nn::avg_pool<2>{},
-        nn::conv2d<256, 256, 3>{}, nn::batch_norm<256>{}, lif{}, nn::avg_pool<2>{},
-        nn::flatten{}, nn::linear<4096, 10>{}, nn::mean_over_time{});
+        nn::conv2d<3, 64, 3>{}, nn::batch_norm<64>{}, lif{}, nn::conv2d<64, 128, 3>{},
+        nn::batch_norm<128>{}, lif{}, nn::avg_pool<2>{}, nn::conv2d<128, 256, 3>{},
+        nn::batch_norm<256>{}, lif{}, nn::avg_pool<2>{}, nn::conv2d<256, 256, 3>{},
+        nn::batch_norm<256>{}, lif{}, nn::avg_pool<2>{}, nn::flatten{}, nn::linear<4096, 10>{},
+        nn::mean_over_time{});
 }
 
 struct settings {

@@ -29,14 +29,14 @@ public:
     static constexpr bool synaptic = true; ///< counts toward MACs/SOPs
     static constexpr std::size_t in_channels = InC, out_channels = OutC;
     template <class In>
-    static constexpr bool accepts = In::channels == InC && In::height + 2 * Pad >= K &&
-                                    In::width + 2 * Pad >= K;
+    static constexpr bool accepts =
+        In::channels == InC&& In::height + 2 * Pad >= K&& In::width + 2 * Pad >= K;
     template <class In>
     using output_shape = shape<OutC, (In::height + 2 * Pad - K) / Stride + 1,
                                (In::width + 2 * Pad - K) / Stride + 1>;
     /// Multiply-accumulates per sample and time step.
     template <class In>
-    static constexpr std::size_t macs = output_shape<In>::size * InC * K * K;
+    static constexpr std::size_t macs = output_shape<In>::size* InC* K* K;
 
     conv2d() : detail::synaptic_parameters<Bias>({OutC, InC, K, K}, InC * K * K) {}
 
@@ -74,10 +74,10 @@ public:
             // elsewhere now (the graph unpacks int8 spikes into scratch for backward)
             const float* xs = emulate ? e.round_x.data() : x.data();
             const bool copy = e.src_saved.get_data_handle() != static_cast<const void*>(e.src_ptr);
-            auto src = copy && e.src_saved.get_desc() == e.bww.src_desc()
-                           ? e.src_saved
-                           : detail::to_layout(detail::wrap(e.src_user, xs), e.bww.src_desc(),
-                                               e.src_w);
+            auto src =
+                copy && e.src_saved.get_desc() == e.bww.src_desc()
+                    ? e.src_saved
+                    : detail::to_layout(detail::wrap(e.src_user, xs), e.bww.src_desc(), e.src_w);
             auto dw_user = detail::wrap(e.w_user, weight_.grad.data());
             auto dw = detail::out_memory(dw_user, e.bww.diff_weights_desc(), e.dw);
             std::unordered_map<int, dnnl::memory> args{
@@ -100,9 +100,9 @@ public:
             auto dd = detail::to_layout(dy_user, e.bwd.diff_dst_desc(), e.dd_d);
             auto dx_user = detail::wrap(e.src_user, dx->data());
             auto ds = detail::out_memory(dx_user, e.bwd.diff_src_desc(), e.ds);
-            e.bwd_p.execute(env.strm, {{DNNL_ARG_DIFF_DST, dd},
-                                       {DNNL_ARG_WEIGHTS, e.w_bd},
-                                       {DNNL_ARG_DIFF_SRC, ds}});
+            e.bwd_p.execute(
+                env.strm,
+                {{DNNL_ARG_DIFF_DST, dd}, {DNNL_ARG_WEIGHTS, e.w_bd}, {DNNL_ARG_DIFF_SRC, ds}});
             detail::from_layout(ds, dx_user);
         }
         env.strm.wait();
@@ -128,25 +128,26 @@ private:
     };
     using key = std::tuple<std::size_t, std::size_t, std::size_t, bool, bool, bool>;
 
-    dnnl::memory::desc conv_desc_dims(std::size_t n, std::size_t c, std::size_t h,
-                                      std::size_t w, detail::dt t, detail::tag g) const {
+    dnnl::memory::desc conv_desc_dims(std::size_t n, std::size_t c, std::size_t h, std::size_t w,
+                                      detail::dt t, detail::tag g) const {
         return {{dnnl::memory::dim(n), dnnl::memory::dim(c), dnnl::memory::dim(h),
                  dnnl::memory::dim(w)},
                 t,
                 g};
     }
 
-    entry& entry_for(std::size_t h, std::size_t w, std::size_t n, const context& ctx,
-                     bool folded) {
+    entry& entry_for(std::size_t h, std::size_t w, std::size_t n, const context& ctx, bool folded) {
         const bool native = ctx.prec == precision::bf16 && detail::native_bf16();
         return cache_.get(key{n, h, w, native, folded, ctx.blocked}, [&] {
             entry e;
             e.native = native;
             e.folded = folded;
-            const std::size_t oh = (h + 2 * Pad - K) / Stride + 1, ow = (w + 2 * Pad - K) / Stride + 1;
+            const std::size_t oh = (h + 2 * Pad - K) / Stride + 1,
+                              ow = (w + 2 * Pad - K) / Stride + 1;
             const auto in_t = native ? detail::dt::bf16 : detail::dt::f32;
             e.src_user = conv_desc_dims(n, InC, h, w, detail::dt::f32, detail::act_tag(InC, ctx));
-            e.dst_user = conv_desc_dims(n, OutC, oh, ow, detail::dt::f32, detail::act_tag(OutC, ctx));
+            e.dst_user =
+                conv_desc_dims(n, OutC, oh, ow, detail::dt::f32, detail::act_tag(OutC, ctx));
             e.w_user = conv_desc_dims(OutC, InC, K, K, detail::dt::f32, detail::tag::oihw);
             auto src = conv_desc_dims(n, InC, h, w, in_t, detail::tag::any);
             auto dst = conv_desc_dims(n, OutC, oh, ow, detail::dt::f32, detail::tag::any);
@@ -154,13 +155,12 @@ private:
             const dnnl::memory::dims st{dnnl::memory::dim(Stride), dnnl::memory::dim(Stride)},
                 pd{dnnl::memory::dim(Pad), dnnl::memory::dim(Pad)};
             const bool bias = Bias || folded;
-            auto prop = folded ? dnnl::prop_kind::forward_inference
-                               : dnnl::prop_kind::forward_training;
+            auto prop =
+                folded ? dnnl::prop_kind::forward_inference : dnnl::prop_kind::forward_training;
             auto& env = detail::dnnl_env::get();
             if (bias) {
                 dnnl::memory::desc b({dnnl::memory::dim(OutC)}, detail::dt::f32, detail::tag::a);
-                e.fwd = {{prop, dnnl::algorithm::convolution_direct, src, wei, b, dst, st, pd,
-                          pd},
+                e.fwd = {{prop, dnnl::algorithm::convolution_direct, src, wei, b, dst, st, pd, pd},
                          env.eng};
             } else {
                 e.fwd = {{prop, dnnl::algorithm::convolution_direct, src, wei, dst, st, pd, pd},
@@ -177,24 +177,29 @@ private:
         const auto in_t = e.native ? detail::dt::bf16 : detail::dt::f32;
         const auto& sd = e.src_user.dims();
         const auto& dd = e.dst_user.dims();
-        dnnl::memory::desc src(sd, in_t, detail::tag::any), wei(e.w_user.dims(), in_t, detail::tag::any),
-            dst(dd, in_t, detail::tag::any), dst32(dd, detail::dt::f32, detail::tag::any),
+        dnnl::memory::desc src(sd, in_t, detail::tag::any),
+            wei(e.w_user.dims(), in_t, detail::tag::any), dst(dd, in_t, detail::tag::any),
+            dst32(dd, detail::dt::f32, detail::tag::any),
             src32(sd, detail::dt::f32, detail::tag::any),
             wei32(e.w_user.dims(), detail::dt::f32, detail::tag::any);
         const dnnl::memory::dims st{dnnl::memory::dim(Stride), dnnl::memory::dim(Stride)},
             pd{dnnl::memory::dim(Pad), dnnl::memory::dim(Pad)};
-        e.bwd = {{dnnl::algorithm::convolution_direct, e.native ? src32 : src, wei, dst, st, pd, pd},
-                 env.eng, e.fwd};
+        e.bwd = {
+            {dnnl::algorithm::convolution_direct, e.native ? src32 : src, wei, dst, st, pd, pd},
+            env.eng,
+            e.fwd};
         e.bwd_p = dnnl::convolution_backward_data(e.bwd);
         if constexpr (Bias) {
             dnnl::memory::desc b({dnnl::memory::dim(OutC)}, detail::dt::f32, detail::tag::a);
-            e.bww = {{dnnl::algorithm::convolution_direct, src, e.native ? wei32 : wei, b, dst,
-                      st, pd, pd},
-                     env.eng, e.fwd};
-        } else {
-            e.bww = {{dnnl::algorithm::convolution_direct, src, e.native ? wei32 : wei, dst, st,
+            e.bww = {{dnnl::algorithm::convolution_direct, src, e.native ? wei32 : wei, b, dst, st,
                       pd, pd},
-                     env.eng, e.fwd};
+                     env.eng,
+                     e.fwd};
+        } else {
+            e.bww = {
+                {dnnl::algorithm::convolution_direct, src, e.native ? wei32 : wei, dst, st, pd, pd},
+                env.eng,
+                e.fwd};
         }
         e.bww_p = dnnl::convolution_backward_weights(e.bww);
         e.bwd_ready = true;

@@ -44,7 +44,7 @@ struct network_input {};
 
 /// Spike and density counters of one layer, filled when context::collect_metrics is set.
 struct layer_counters {
-    double in_nonzero = 0, in_total = 0;          ///< input of synaptic (conv/linear) layers
+    double in_nonzero = 0, in_total = 0;            ///< input of synaptic (conv/linear) layers
     double out_pos = 0, out_neg = 0, out_total = 0; ///< output of spiking layers
     double samples = 0, steps = 0;
     double in_steps = 0; ///< time steps of the last input (1 under direct encoding)
@@ -83,8 +83,8 @@ struct shapes<Prev, In, L, R...> {
 };
 
 template <class L>
-concept foldable_conv = requires(L& l, const tensor& x, tensor& y, const context& c,
-                                 const float* p, std::uint64_t t) {
+concept foldable_conv = requires(L& l, const tensor& x, tensor& y, const context& c, const float* p,
+                                 std::uint64_t t) {
     l.forward_affine(x, y, c, p, p, t);
 };
 template <class L>
@@ -92,9 +92,13 @@ concept foldable_norm = requires(L& l, const float*& p, std::uint64_t& t) {
     l.inference_affine(p, p, t);
 };
 template <class L>
-concept synaptic_layer = requires { requires L::synaptic; };
+concept synaptic_layer = requires {
+    requires L::synaptic;
+};
 template <class L>
-concept spiking_layer = requires { typename L::model; };
+concept spiking_layer = requires {
+    typename L::model;
+};
 
 inline void count_input(const tensor& x, layer_counters& c) {
     std::size_t nz = 0;
@@ -191,7 +195,8 @@ public:
     void for_each(F&& f) {
         [&]<std::size_t... I>(std::index_sequence<I...>) {
             (f.template operator()<I>(std::get<I>(layers_)), ...);
-        }(std::index_sequence_for<L...>{});
+        }
+        (std::index_sequence_for<L...>{});
     }
 
     template <class F>
@@ -275,7 +280,7 @@ private:
     void pack_input(const context& ctx) {
         using prev_t = std::tuple_element_t<I - 1, std::tuple<L...>>;
         using this_t = std::tuple_element_t<I, std::tuple<L...>>;
-        if constexpr (spiking_layer<prev_t> && !requires(this_t& l) { l.body(); }) {
+        if constexpr (spiking_layer<prev_t> && !requires(this_t & l) { l.body(); }) {
             auto& p = packed_[I - 1];
             p.active = false;
             if (!ctx.training || !ctx.int8_spikes) return;
@@ -337,7 +342,8 @@ private:
 
 template <class In, class... L>
 struct residual_check {
-    using out = std::tuple_element_t<sizeof...(L), typename shapes<network_input<In>, In, L...>::type>;
+    using out =
+        std::tuple_element_t<sizeof...(L), typename shapes<network_input<In>, In, L...>::type>;
     static constexpr bool value = std::is_same_v<out, In>;
     static_assert(value, "spinfire::nn residual: the body must keep the shape of its input "
                          "(SEW add needs equal shapes)");
@@ -361,7 +367,8 @@ public:
             return (std::size_t(0) + ... +
                     std::tuple_element_t<I, std::tuple<L...>>::template macs<
                         std::tuple_element_t<I, list>>);
-        }(std::index_sequence_for<L...>{});
+        }
+        (std::index_sequence_for<L...>{});
     }();
 
     residual_block() = default;
@@ -491,15 +498,13 @@ private:
 
 /// nn::sequential<shape<3, 32, 32>>(conv2d<3, 64, 3>{}, batch_norm<64>{}, ...)
 template <shape_type In, class... L>
-    requires(layer<std::decay_t<L>> && ...)
-network<In, std::decay_t<L>...> sequential(L&&... layers) {
+requires(layer<std::decay_t<L>>&&...) network<In, std::decay_t<L>...> sequential(L&&... layers) {
     return network<In, std::decay_t<L>...>(std::forward<L>(layers)...);
 }
 
 /// nn::residual(conv2d<C, C, 3>{}, batch_norm<C>{}, spiking<...>{}): y = body(x) + x.
 template <class... L>
-    requires(layer<std::decay_t<L>> && ...)
-residual_block<std::decay_t<L>...> residual(L&&... layers) {
+requires(layer<std::decay_t<L>>&&...) residual_block<std::decay_t<L>...> residual(L&&... layers) {
     return residual_block<std::decay_t<L>...>(std::forward<L>(layers)...);
 }
 

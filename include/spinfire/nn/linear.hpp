@@ -25,11 +25,11 @@ public:
     static constexpr bool synaptic = true; ///< counts toward MACs/SOPs
     /// Takes a flat input (flatten first): a C x H x W input with H or W > 1 is a mismatch.
     template <class S>
-    static constexpr bool accepts = S::channels == In && S::height == 1 && S::width == 1;
+    static constexpr bool accepts = S::channels == In&& S::height == 1 && S::width == 1;
     template <class S>
     using output_shape = shape<Out>;
     template <class S>
-    static constexpr std::size_t macs = In * Out;
+    static constexpr std::size_t macs = In* Out;
 
     linear() : detail::synaptic_parameters<Bias>({Out, In}, In) {}
 
@@ -105,9 +105,9 @@ public:
             auto dd = detail::to_layout(dy_user, e.bwd.diff_dst_desc(), e.dd_d);
             auto dx_user = detail::wrap(e.src_user, dx->data());
             auto ds = detail::out_memory(dx_user, e.bwd.diff_src_desc(), e.ds);
-            e.bwd_p.execute(env.strm, {{DNNL_ARG_DIFF_DST, dd},
-                                       {DNNL_ARG_WEIGHTS, e.w_bd},
-                                       {DNNL_ARG_DIFF_SRC, ds}});
+            e.bwd_p.execute(
+                env.strm,
+                {{DNNL_ARG_DIFF_DST, dd}, {DNNL_ARG_WEIGHTS, e.w_bd}, {DNNL_ARG_DIFF_SRC, ds}});
             detail::from_layout(ds, dx_user);
         }
         env.strm.wait();
@@ -160,9 +160,9 @@ private:
         auto& env = detail::dnnl_env::get();
         const auto in_t = e.native ? detail::dt::bf16 : detail::dt::f32;
         const auto sd = e.src_user.dims(), dd = e.dst_user.dims(), wd = e.w_user.dims();
-        dnnl::memory::desc src(sd, in_t, detail::tag::any), src32(sd, detail::dt::f32, detail::tag::any),
-            wei(wd, in_t, detail::tag::any), wei32(wd, detail::dt::f32, detail::tag::any),
-            dst(dd, in_t, detail::tag::any);
+        dnnl::memory::desc src(sd, in_t, detail::tag::any),
+            src32(sd, detail::dt::f32, detail::tag::any), wei(wd, in_t, detail::tag::any),
+            wei32(wd, detail::dt::f32, detail::tag::any), dst(dd, in_t, detail::tag::any);
         e.bwd = {{e.native ? src32 : src, wei, dst}, env.eng, e.fwd};
         e.bwd_p = dnnl::inner_product_backward_data(e.bwd);
         if constexpr (Bias) {

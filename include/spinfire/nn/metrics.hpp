@@ -26,18 +26,18 @@ struct layer_metrics {
     std::string name, kind;
     std::size_t macs_per_step = 0; ///< dense multiply-accumulates per sample and step
     std::size_t parameters = 0;
-    double input_rate = 0;         ///< fraction of non-zero inputs (synaptic layers)
+    double input_rate = 0;                       ///< fraction of non-zero inputs (synaptic layers)
     double positive_rate = 0, negative_rate = 0; ///< spikes per neuron and step
 };
 
 struct network_metrics {
     std::vector<layer_metrics> layers;
     std::size_t steps = 0, parameters = 0;
-    double macs = 0;      ///< first-layer MACs per sample, as executed
+    double macs = 0;           ///< first-layer MACs per sample, as executed
     double macs_all_steps = 0; ///< first-layer MACs per sample counted for every step
-    double sops = 0;      ///< synaptic operations per sample (all T)
-    double spikes = 0;    ///< spikes per sample (all layers, all T)
-    double energy_pj = 0; ///< per sample
+    double sops = 0;           ///< synaptic operations per sample (all T)
+    double spikes = 0;         ///< spikes per sample (all layers, all T)
+    double energy_pj = 0;      ///< per sample
 };
 
 namespace detail {

@@ -29,7 +29,7 @@ struct kernel_options {
     struct type {};
 };
 template <class K>
-    requires requires { typename K::options_type; }
+requires requires { typename K::options_type; }
 struct kernel_options<K> {
     using type = typename K::options_type;
 };
@@ -100,7 +100,8 @@ public:
         ensure_shape(y, steps, s[1], s[2], s[3], s[4]);
         if (!learned_.empty()) {
             std::size_t i = 0;
-            reflect::for_each_field(params, [&](const char*, float& v) { v = learned_[i++].value(0); });
+            reflect::for_each_field(params,
+                                    [&](const char*, float& v) { v = learned_[i++].value(0); });
         }
         float* sv = nullptr;
         if (ctx.training) {

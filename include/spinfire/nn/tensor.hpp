@@ -49,10 +49,10 @@ enum class precision { f32, bf16 };
 
 /// What one forward pass is for; passed down the graph by reference.
 struct context {
-    bool training = true;       ///< batch statistics, dropout, saved state for backward
-    std::size_t steps = 4;      ///< T, the number of SNN time steps
+    bool training = true;  ///< batch statistics, dropout, saved state for backward
+    std::size_t steps = 4; ///< T, the number of SNN time steps
     precision prec = precision::f32;
-    std::uint64_t seed = 0;     ///< dropout and other randomness: Philox(seed, layer, iteration)
+    std::uint64_t seed = 0; ///< dropout and other randomness: Philox(seed, layer, iteration)
     std::uint64_t iteration = 0;
     bool collect_metrics = false; ///< spike rates and input densities per layer
     /// Keep 4-D activations in oneDNN's channel-blocked nChw8c layout between layers (its

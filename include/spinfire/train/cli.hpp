@@ -28,37 +28,48 @@ inline void add_options(CLI::App& app, run_options& o) {
     app.add_option("--data", o.data, "dataset directory")->required();
     app.add_option("--out", o.out, "output directory (metrics, checkpoints, evaluation, weights)")
         ->required();
-    app.add_option("--neuron", o.neuron, "ideal | mtj | <fitted-neuron.json>")->capture_default_str();
+    app.add_option("--neuron", o.neuron, "ideal | mtj | <fitted-neuron.json>")
+        ->capture_default_str();
     app.add_option("--T", o.steps, "SNN time steps")->capture_default_str();
     app.add_option("--epochs", o.epochs, "epochs of the schedule (0: until the time budget)")
         ->capture_default_str();
     app.add_option("--time-budget", o.time_budget,
-                   "minutes of training; the lr schedule ends and the run stops and evaluates then (0: off)")
+                   "minutes of training; the lr schedule ends and the run stops and evaluates then "
+                   "(0: off)")
         ->capture_default_str();
     app.add_option("--batch", o.batch, "mini-batch size")->capture_default_str();
     app.add_option("--lr", o.lr, "peak learning rate")->capture_default_str();
     app.add_option("--precision", o.precision, "f32 | bf16 (bf16 is emulated without AVX-512 BF16)")
         ->check(CLI::IsMember({"f32", "bf16"}))
         ->capture_default_str();
-    app.add_option("--threads", o.threads, "worker threads (TBB and oneDNN)")->capture_default_str();
+    app.add_option("--threads", o.threads, "worker threads (TBB and oneDNN)")
+        ->capture_default_str();
     app.add_option("--seed", o.seed, "seed of initialisation, shuffling and augmentation")
         ->capture_default_str();
     app.add_flag("--resume", o.resume, "continue from <out>/checkpoint.bin (same options)");
     app.add_option("--optimizer", o.optimizer, "sgd | adamw")
         ->check(CLI::IsMember({"sgd", "adamw"}))
         ->capture_default_str();
-    app.add_option("--loss", o.loss, "ce | tet")->check(CLI::IsMember({"ce", "tet"}))->capture_default_str();
+    app.add_option("--loss", o.loss, "ce | tet")
+        ->check(CLI::IsMember({"ce", "tet"}))
+        ->capture_default_str();
     app.add_option("--momentum", o.momentum, "SGD momentum")->capture_default_str();
     app.add_option("--weight-decay", o.weight_decay, "weight decay")->capture_default_str();
-    app.add_option("--label-smoothing", o.label_smoothing, "label smoothing (ce)")->capture_default_str();
-    app.add_option("--warmup", o.warmup, "fraction of the run spent warming the lr up")->capture_default_str();
-    app.add_option("--train-per-class", o.train_per_class, "use the first N training samples per class (0: all)")
+    app.add_option("--label-smoothing", o.label_smoothing, "label smoothing (ce)")
         ->capture_default_str();
-    app.add_option("--test-per-class", o.test_per_class, "use the first N test samples per class (0: all)")
+    app.add_option("--warmup", o.warmup, "fraction of the run spent warming the lr up")
         ->capture_default_str();
-    app.add_option("--max-steps", o.max_steps, "stop (with a checkpoint) after N optimizer steps in all (0: off)")
+    app.add_option("--train-per-class", o.train_per_class,
+                   "use the first N training samples per class (0: all)")
         ->capture_default_str();
-    app.add_option("--eval-every", o.eval_every, "test evaluation every N epochs (0: only at the end)")
+    app.add_option("--test-per-class", o.test_per_class,
+                   "use the first N test samples per class (0: all)")
+        ->capture_default_str();
+    app.add_option("--max-steps", o.max_steps,
+                   "stop (with a checkpoint) after N optimizer steps in all (0: off)")
+        ->capture_default_str();
+    app.add_option("--eval-every", o.eval_every,
+                   "test evaluation every N epochs (0: only at the end)")
         ->capture_default_str();
     app.add_option("--eval-batch", o.eval_batch, "evaluation batch size")->capture_default_str();
     app.add_option("--match-neuron", o.match_neuron,

@@ -70,9 +70,9 @@ struct evaluation {
     std::vector<std::string> class_names;
     std::vector<std::vector<std::size_t>> confusion; ///< [true class][predicted class]
     std::size_t samples = 0, correct = 0;
-    double loss = 0;             ///< mean cross-entropy of the T-averaged output
+    double loss = 0;                             ///< mean cross-entropy of the T-averaged output
     double positive_rate = 0, negative_rate = 0; ///< spikes per neuron and step, all layers
-    nn::network_metrics network; ///< per layer; SOPs and energy per sample
+    nn::network_metrics network;                 ///< per layer; SOPs and energy per sample
     double seconds = 0;
     io::json conditions = io::json::object(); ///< e.g. the device settings it ran under
 
@@ -117,7 +117,8 @@ evaluation evaluate(Net& net, const Source& src, const eval_settings& s,
         to_input(b.x, x);
         ++ctx.iteration; // a fresh read-noise draw per batch
         const nn::tensor& out = net.forward(x, ctx);
-        const auto r = nn::cross_entropy(out, std::span<const int>(b.labels.data(), b.labels.size()));
+        const auto r =
+            nn::cross_entropy(out, std::span<const int>(b.labels.data(), b.labels.size()));
         e.loss += r.value * double(b.size());
         const auto p = predictions(out);
         for (std::size_t i = 0; i < b.size(); ++i) {
@@ -149,24 +150,38 @@ evaluation evaluate(Net& net, const Source& src, const eval_settings& s,
 inline io::json to_json(const nn::network_metrics& m) {
     io::json layers = io::json::array();
     for (const auto& l : m.layers)
-        layers.push_back({{"name", l.name}, {"kind", l.kind}, {"macs_per_step", l.macs_per_step},
-                          {"parameters", l.parameters}, {"input_rate", l.input_rate},
-                          {"positive_rate", l.positive_rate}, {"negative_rate", l.negative_rate}});
-    return {{"steps", m.steps}, {"parameters", m.parameters}, {"macs_per_sample", m.macs},
+        layers.push_back({{"name", l.name},
+                          {"kind", l.kind},
+                          {"macs_per_step", l.macs_per_step},
+                          {"parameters", l.parameters},
+                          {"input_rate", l.input_rate},
+                          {"positive_rate", l.positive_rate},
+                          {"negative_rate", l.negative_rate}});
+    return {{"steps", m.steps},
+            {"parameters", m.parameters},
+            {"macs_per_sample", m.macs},
             {"macs_all_steps_per_sample", m.macs_all_steps},
-            {"sops_per_sample", m.sops}, {"spikes_per_sample", m.spikes},
-            {"energy_pj_per_sample", m.energy_pj}, {"layers", layers}};
+            {"sops_per_sample", m.sops},
+            {"spikes_per_sample", m.spikes},
+            {"energy_pj_per_sample", m.energy_pj},
+            {"layers", layers}};
 }
 
 inline io::json to_json(const evaluation& e) {
     io::json per_class = io::json::object();
     const auto a = e.per_class_accuracy();
     for (std::size_t c = 0; c < a.size(); ++c) per_class[e.class_names[c]] = a[c];
-    return {{"samples", e.samples}, {"accuracy", e.accuracy()}, {"loss", e.loss},
-            {"per_class_accuracy", per_class}, {"confusion", e.confusion},
-            {"class_names", e.class_names}, {"spike_rate_positive", e.positive_rate},
-            {"spike_rate_negative", e.negative_rate}, {"network_metrics", to_json(e.network)},
-            {"seconds", e.seconds}, {"conditions", e.conditions}};
+    return {{"samples", e.samples},
+            {"accuracy", e.accuracy()},
+            {"loss", e.loss},
+            {"per_class_accuracy", per_class},
+            {"confusion", e.confusion},
+            {"class_names", e.class_names},
+            {"spike_rate_positive", e.positive_rate},
+            {"spike_rate_negative", e.negative_rate},
+            {"network_metrics", to_json(e.network)},
+            {"seconds", e.seconds},
+            {"conditions", e.conditions}};
 }
 
 /// confusion.csv: header "true\predicted,<classes>", one row per true class.
@@ -185,9 +200,16 @@ inline void write_confusion_csv(const std::string& file, const evaluation& e) {
 
 namespace detail {
 // 3 x 5 digit glyphs, one row per 3 bits (MSB = left).
-inline constexpr std::array<std::array<std::uint8_t, 5>, 10> digit_glyphs = {{
-    {7, 5, 5, 5, 7}, {2, 6, 2, 2, 7}, {7, 1, 7, 4, 7}, {7, 1, 7, 1, 7}, {5, 5, 7, 1, 1},
-    {7, 4, 7, 1, 7}, {7, 4, 7, 5, 7}, {7, 1, 1, 1, 1}, {7, 5, 7, 5, 7}, {7, 5, 7, 1, 7}}};
+inline constexpr std::array<std::array<std::uint8_t, 5>, 10> digit_glyphs = {{{7, 5, 5, 5, 7},
+                                                                              {2, 6, 2, 2, 7},
+                                                                              {7, 1, 7, 4, 7},
+                                                                              {7, 1, 7, 1, 7},
+                                                                              {5, 5, 7, 1, 1},
+                                                                              {7, 4, 7, 1, 7},
+                                                                              {7, 4, 7, 5, 7},
+                                                                              {7, 1, 1, 1, 1},
+                                                                              {7, 5, 7, 5, 7},
+                                                                              {7, 5, 7, 1, 7}}};
 
 inline void draw_number(std::vector<std::uint8_t>& rgb, std::size_t width, std::size_t x0,
                         std::size_t y0, std::size_t value, std::size_t scale,
@@ -203,7 +225,8 @@ inline void draw_number(std::vector<std::uint8_t>& rgb, std::size_t width, std::
                         const std::size_t px = x0 + (d * 4 + gx) * scale + sx,
                                           py = y0 + gy * scale + sy;
                         if (px >= width) continue;
-                        for (std::size_t ch = 0; ch < 3; ++ch) rgb[(py * width + px) * 3 + ch] = color[ch];
+                        for (std::size_t ch = 0; ch < 3; ++ch)
+                            rgb[(py * width + px) * 3 + ch] = color[ch];
                     }
             }
     }
@@ -229,8 +252,9 @@ inline void write_confusion_png(const std::string& file, const evaluation& e) {
                     const std::size_t px = margin + c * cell + x, py = margin + r * cell + y;
                     for (std::size_t ch = 0; ch < 3; ++ch) rgb[(py * side + px) * 3 + ch] = col[ch];
                 }
-            const std::array<std::uint8_t, 3> ink =
-                f > 0.5 ? std::array<std::uint8_t, 3>{255, 255, 255} : std::array<std::uint8_t, 3>{0, 0, 0};
+            const std::array<std::uint8_t, 3> ink = f > 0.5
+                                                        ? std::array<std::uint8_t, 3>{255, 255, 255}
+                                                        : std::array<std::uint8_t, 3>{0, 0, 0};
             detail::draw_number(rgb, side, margin + c * cell + 4, margin + r * cell + 18,
                                 std::size_t(std::lround(1000 * f)), 2, ink);
         }

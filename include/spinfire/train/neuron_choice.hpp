@@ -27,9 +27,9 @@ using neuron_model = neuron::mtj_signed_lif;
 using neuron_params = neuron_model::params<double>;
 
 struct neuron_choice {
-    std::string name;         ///< ideal, or the fitted file's path
+    std::string name; ///< ideal, or the fitted file's path
     neuron_params params = neuron_model::defaults<double>();
-    double pj_per_spike = 0;  ///< neuron energy per spike (energy estimate)
+    double pj_per_spike = 0;     ///< neuron energy per spike (energy estimate)
     fit::fitted_neuron fitted{}; ///< the file's contents (defaults for ideal)
 };
 
@@ -157,7 +157,8 @@ inline io::json to_json(const device_settings& d) {
 }
 
 inline io::json to_json(const neuron_choice& c) {
-    io::json j = {{"name", c.name}, {"params", io::to_json(c.params)}, {"pj_per_spike", c.pj_per_spike}};
+    io::json j = {
+        {"name", c.name}, {"params", io::to_json(c.params)}, {"pj_per_spike", c.pj_per_spike}};
     if (c.name != "ideal") {
         j["fit_quality"] = io::to_json(c.fitted.quality);
         j["spread_not_simulated"] = io::to_json(c.fitted.spread);

@@ -14,25 +14,24 @@ namespace spinfire::train {
 
 struct run_options {
     BOOST_HANA_DEFINE_STRUCT(
-        run_options,
-        (std::string, data),       // dataset directory
-        (std::string, out),        // output directory (metrics, checkpoints, evaluation)
-        (std::string, neuron),     // ideal | mtj | <fitted-neuron.json>
-        (std::size_t, steps),      // T, SNN time steps
-        (std::size_t, epochs),     // epochs of the schedule (0: the time budget alone ends it)
-        (double, time_budget),     // minutes of training time (0: none)
-        (std::size_t, batch),      // training mini-batch
-        (double, lr),              // peak learning rate
-        (std::string, precision),  // f32 | bf16
-        (std::size_t, threads),    // TBB + OpenMP threads
-        (std::uint64_t, seed),     // initialisation, shuffling, augmentation
-        (bool, resume),            // continue from <out>/checkpoint.bin
-        (std::string, optimizer),  // sgd (Nesterov) | adamw
-        (std::string, loss),       // ce | tet
-        (double, momentum),        // SGD momentum
-        (double, weight_decay),    // L2 (SGD) or decoupled (AdamW) decay
-        (double, label_smoothing), // CE label smoothing
-        (double, warmup),          // fraction of the run spent ramping the lr up
+        run_options, (std::string, data), // dataset directory
+        (std::string, out),               // output directory (metrics, checkpoints, evaluation)
+        (std::string, neuron),            // ideal | mtj | <fitted-neuron.json>
+        (std::size_t, steps),             // T, SNN time steps
+        (std::size_t, epochs),          // epochs of the schedule (0: the time budget alone ends it)
+        (double, time_budget),          // minutes of training time (0: none)
+        (std::size_t, batch),           // training mini-batch
+        (double, lr),                   // peak learning rate
+        (std::string, precision),       // f32 | bf16
+        (std::size_t, threads),         // TBB + OpenMP threads
+        (std::uint64_t, seed),          // initialisation, shuffling, augmentation
+        (bool, resume),                 // continue from <out>/checkpoint.bin
+        (std::string, optimizer),       // sgd (Nesterov) | adamw
+        (std::string, loss),            // ce | tet
+        (double, momentum),             // SGD momentum
+        (double, weight_decay),         // L2 (SGD) or decoupled (AdamW) decay
+        (double, label_smoothing),      // CE label smoothing
+        (double, warmup),               // fraction of the run spent ramping the lr up
         (std::size_t, train_per_class), // 0: all; else the first N training samples per class
         (std::size_t, test_per_class),  // 0: all; else the first N test samples per class
         (std::size_t, max_steps),  // stop (and checkpoint) after this many optimizer steps; 0: off
@@ -40,10 +39,10 @@ struct run_options {
         (std::size_t, eval_batch), // evaluation mini-batch
         (bool, match_neuron),      // BN scale before each neuron starts at threshold / gain
         (double, ema),             // EMA decay of the weights evaluated and exported (0: off)
-        (double, device_spread),   // --evaluate: relative per-neuron spread of the neuron parameters
-        (double, device_read_noise), // --evaluate: read-noise standard deviation (units of V)
+        (double, device_spread), // --evaluate: relative per-neuron spread of the neuron parameters
+        (double, device_read_noise),  // --evaluate: read-noise standard deviation (units of V)
         (std::uint64_t, device_seed), // --evaluate: seed of those draws
-        (bool, quiet));            // no progress line
+        (bool, quiet));               // no progress line
 };
 
 /// Neutral values; a recipe fills in the dataset's defaults.
@@ -97,7 +96,8 @@ inline void validate(const run_options& o) {
     require_non_negative("time_budget", o.time_budget);
     require_positive("lr", o.lr);
     require_non_negative("weight_decay", o.weight_decay);
-    if (!(o.momentum >= 0 && o.momentum < 1)) throw parameter_error("momentum", "must be in [0, 1)");
+    if (!(o.momentum >= 0 && o.momentum < 1))
+        throw parameter_error("momentum", "must be in [0, 1)");
     if (!(o.label_smoothing >= 0 && o.label_smoothing < 1))
         throw parameter_error("label_smoothing", "must be in [0, 1)");
     if (!(o.warmup >= 0 && o.warmup < 1)) throw parameter_error("warmup", "must be in [0, 1)");

@@ -67,25 +67,26 @@ inline std::atomic<bool>& interrupt_flag() {
 extern "C" inline void on_interrupt(int) { interrupt_flag().store(true); }
 
 /// Options that must not change across a resume (they shape the weights).
-inline const char* const resume_keys[] = {"steps", "epochs", "batch", "lr", "seed", "optimizer",
-                                          "loss", "momentum", "weight_decay", "label_smoothing",
-                                          "warmup", "train_per_class", "neuron", "precision",
-                                          "match_neuron", "ema"};
+inline const char* const resume_keys[] = {
+    "steps",        "epochs",          "batch",        "lr",
+    "seed",         "optimizer",       "loss",         "momentum",
+    "weight_decay", "label_smoothing", "warmup",       "train_per_class",
+    "neuron",       "precision",       "match_neuron", "ema"};
 } // namespace detail
 
 struct run_result {
-    evaluation test;             ///< final evaluation on the test set
-    std::size_t steps = 0;       ///< optimizer steps done (all sittings)
-    double epochs = 0;           ///< steps / batches per epoch
-    double train_seconds = 0;    ///< training time (all sittings)
-    double wall_seconds = 0;     ///< this sitting, everything included
-    std::string stop_reason;     ///< epochs | time_budget | max_steps | interrupted
-    io::json metrics;            ///< what metrics.json holds
+    evaluation test;          ///< final evaluation on the test set
+    std::size_t steps = 0;    ///< optimizer steps done (all sittings)
+    double epochs = 0;        ///< steps / batches per epoch
+    double train_seconds = 0; ///< training time (all sittings)
+    double wall_seconds = 0;  ///< this sitting, everything included
+    std::string stop_reason;  ///< epochs | time_budget | max_steps | interrupted
+    io::json metrics;         ///< what metrics.json holds
 };
 
 /// What the trainer records about the network and data beside the options.
 struct run_description {
-    std::string network;         ///< e.g. "cifar10_fast<32>"
+    std::string network; ///< e.g. "cifar10_fast<32>"
     io::json dataset = io::json::object();
     std::vector<std::string> class_names;
 };
@@ -143,8 +144,9 @@ public:
         auto batch_at = [&](std::size_t s) {
             const std::size_t e = s / bpe_;
             if (e != order_epoch) order = ld.order(e), order_epoch = e;
-            return std::async(std::launch::async,
-                              [&ld, ord = order, e, k = s % bpe_] { return ld.make_batch(ord, e, k); });
+            return std::async(std::launch::async, [&ld, ord = order, e, k = s % bpe_] {
+                return ld.make_batch(ord, e, k);
+            });
         };
         auto progress_of = [&](std::size_t s, double secs) {
             double p = total > 0 ? double(s) / double(total) : 0.0;
@@ -156,10 +158,22 @@ public:
         std::size_t epoch_steps_start = step_;
         auto next = batch_at(step_);
         while (true) {
-            if (total > 0 && step_ >= total) { reason = "epochs"; break; }
-            if (o_.max_steps > 0 && step_ >= o_.max_steps) { reason = "max_steps"; break; }
-            if (budget_s > 0 && train_seconds_ >= budget_s) { reason = "time_budget"; break; }
-            if (detail::interrupt_flag().load()) { reason = "interrupted"; break; }
+            if (total > 0 && step_ >= total) {
+                reason = "epochs";
+                break;
+            }
+            if (o_.max_steps > 0 && step_ >= o_.max_steps) {
+                reason = "max_steps";
+                break;
+            }
+            if (budget_s > 0 && train_seconds_ >= budget_s) {
+                reason = "time_budget";
+                break;
+            }
+            if (detail::interrupt_flag().load()) {
+                reason = "interrupted";
+                break;
+            }
 
             const auto t0 = clock::now();
             auto b = next.get();
@@ -172,8 +186,10 @@ public:
             const auto r = o_.loss == "tet" ? nn::tet(out, labels)
                                             : nn::cross_entropy(out, labels, o_.label_smoothing);
             net_->backward(r.grad, ctx);
-            if (sgd_) sgd_->set_lr(lr), sgd_->step();
-            else adamw_->set_lr(lr), adamw_->step();
+            if (sgd_)
+                sgd_->set_lr(lr), sgd_->step();
+            else
+                adamw_->set_lr(lr), adamw_->step();
             if (ema_) ema_->update(*net_);
             ++step_;
             epoch_loss_ += r.value * double(b.size());
@@ -189,31 +205,39 @@ public:
                 if (epoch_end || since >= (tty ? 1.0 : 30.0)) {
                     last_print = now;
                     const double secs = train_seconds_ - epoch_seconds_start;
-                    const double rate = double((step_ - epoch_steps_start) * o_.batch) / std::max(secs, 1e-9);
+                    const double rate =
+                        double((step_ - epoch_steps_start) * o_.batch) / std::max(secs, 1e-9);
                     double eta = 0;
-                    if (total > 0) eta = double(total - std::min(step_, total)) * double(o_.batch) / rate;
-                    if (budget_s > 0) eta = total > 0 ? std::min(eta, budget_s - train_seconds_) : budget_s - train_seconds_;
-                    std::printf("%sepoch %3zu step %5zu/%zu | %7.1f img/s | ETA %6.0f s | lr %.4f | loss %.4f | acc %6.2f %%%s",
-                               tty ? "\r" : "", step_ / bpe_ + (epoch_end ? 0 : 1), (step_ - 1) % bpe_ + 1, bpe_,
-                               rate, std::max(eta, 0.0), lr, epoch_loss_ / double(epoch_seen_),
-                               100.0 * double(epoch_correct_) / double(epoch_seen_), tty ? "" : "\n");
+                    if (total > 0)
+                        eta = double(total - std::min(step_, total)) * double(o_.batch) / rate;
+                    if (budget_s > 0)
+                        eta = total > 0 ? std::min(eta, budget_s - train_seconds_)
+                                        : budget_s - train_seconds_;
+                    std::printf(
+                        "%sepoch %3zu step %5zu/%zu | %7.1f img/s | ETA %6.0f s | lr %.4f | loss "
+                        "%.4f | acc %6.2f %%%s",
+                        tty ? "\r" : "", step_ / bpe_ + (epoch_end ? 0 : 1), (step_ - 1) % bpe_ + 1,
+                        bpe_, rate, std::max(eta, 0.0), lr, epoch_loss_ / double(epoch_seen_),
+                        100.0 * double(epoch_correct_) / double(epoch_seen_), tty ? "" : "\n");
                     std::fflush(stdout);
                 }
             }
             if (epoch_end) {
                 if (!o_.quiet && tty) std::printf("\n");
                 const std::size_t epoch = step_ / bpe_;
-                const bool last = (total > 0 && step_ >= total) ||
-                                  (budget_s > 0 && train_seconds_ >= budget_s);
+                const bool last =
+                    (total > 0 && step_ >= total) || (budget_s > 0 && train_seconds_ >= budget_s);
                 io::json rec = epoch_record(epoch, train_seconds_ - epoch_seconds_start,
                                             step_ - epoch_steps_start);
                 if (!last && o_.eval_every > 0 && epoch % o_.eval_every == 0) {
-                    const evaluation ev = averaged([&] { return evaluate(*net_, *test_, eval_settings_(), d_.class_names); });
+                    const evaluation ev = averaged(
+                        [&] { return evaluate(*net_, *test_, eval_settings_(), d_.class_names); });
                     add_eval(rec, ev);
                     if (!o_.quiet)
-                        std::printf("epoch %3zu: test accuracy %.2f %% (loss %.4f, spikes +%.4f -%.4f), %.1f s eval\n",
-                                   epoch, 100 * ev.accuracy(), ev.loss, ev.positive_rate,
-                                   ev.negative_rate, ev.seconds);
+                        std::printf("epoch %3zu: test accuracy %.2f %% (loss %.4f, spikes +%.4f "
+                                    "-%.4f), %.1f s eval\n",
+                                    epoch, 100 * ev.accuracy(), ev.loss, ev.positive_rate,
+                                    ev.negative_rate, ev.seconds);
                 }
                 history_.push_back(rec);
                 epoch_loss_ = 0, epoch_correct_ = 0, epoch_seen_ = 0;
@@ -240,7 +264,8 @@ public:
         res.steps = step_;
         res.epochs = double(step_) / double(bpe_);
         res.train_seconds = train_seconds_;
-        res.test = averaged([&] { return evaluate(*net_, *test_, eval_settings_(), d_.class_names); });
+        res.test =
+            averaged([&] { return evaluate(*net_, *test_, eval_settings_(), d_.class_names); });
         write_evaluation(o_.out, res.test);
         // the last (possibly partial) epoch's record gets the final evaluation
         if (partial) {
@@ -252,8 +277,12 @@ public:
         }
         averaged([&] {
             export_weights(*net_, o_.out + "/weights",
-                           {{"network", d_.network}, {"T", o_.steps}, {"neuron", to_json(neuron_)},
-                            {"dataset", d_.dataset}, {"step", step_}, {"ema", o_.ema}});
+                           {{"network", d_.network},
+                            {"T", o_.steps},
+                            {"neuron", to_json(neuron_)},
+                            {"dataset", d_.dataset},
+                            {"step", step_},
+                            {"ema", o_.ema}});
             return 0;
         });
         res.wall_seconds = std::chrono::duration<double>(clock::now() - wall0).count();
@@ -275,8 +304,10 @@ public:
         io::write_json_file(o_.out + "/metrics.json", m);
         res.metrics = std::move(m);
         if (!o_.quiet)
-            std::printf("stopped (%s) after %zu steps (%.2f epochs, %.1f s training): test accuracy %.2f %%\n",
-                        reason.c_str(), step_, res.epochs, train_seconds_, 100 * res.test.accuracy());
+            std::printf("stopped (%s) after %zu steps (%.2f epochs, %.1f s training): test "
+                        "accuracy %.2f %%\n",
+                        reason.c_str(), step_, res.epochs, train_seconds_,
+                        100 * res.test.accuracy());
         return res;
     }
 
@@ -287,7 +318,9 @@ private:
         if (ema_) ema_->swap(*net_);
         struct restore {
             trainer* t;
-            ~restore() { if (t->ema_) t->ema_->swap(*t->net_); }
+            ~restore() {
+                if (t->ema_) t->ema_->swap(*t->net_);
+            }
         } r{this};
         return f();
     }
@@ -303,14 +336,15 @@ private:
     }
 
     io::json epoch_record(std::size_t epoch, double seconds, std::size_t steps) const {
-        return {{"epoch", epoch},
-                {"step", step_},
-                {"lr", last_lr_},
-                {"train_loss", epoch_seen_ ? epoch_loss_ / double(epoch_seen_) : 0.0},
-                {"train_accuracy", epoch_seen_ ? double(epoch_correct_) / double(epoch_seen_) : 0.0},
-                {"test_accuracy", nullptr},
-                {"images_per_s", double(steps * o_.batch) / std::max(seconds, 1e-9)},
-                {"train_seconds", train_seconds_}};
+        return {
+            {"epoch", epoch},
+            {"step", step_},
+            {"lr", last_lr_},
+            {"train_loss", epoch_seen_ ? epoch_loss_ / double(epoch_seen_) : 0.0},
+            {"train_accuracy", epoch_seen_ ? double(epoch_correct_) / double(epoch_seen_) : 0.0},
+            {"test_accuracy", nullptr},
+            {"images_per_s", double(steps * o_.batch) / std::max(seconds, 1e-9)},
+            {"train_seconds", train_seconds_}};
     }
     static void add_eval(io::json& rec, const evaluation& ev) {
         rec["test_accuracy"] = ev.accuracy();
@@ -362,20 +396,25 @@ private:
     void resume() {
         namespace fs = std::filesystem;
         if (!fs::is_regular_file(checkpoint_file()) || !fs::is_regular_file(state_file())) {
-            if (!o_.quiet) std::printf("--resume: no checkpoint in %s, starting from scratch\n", o_.out.c_str());
+            if (!o_.quiet)
+                std::printf("--resume: no checkpoint in %s, starting from scratch\n",
+                            o_.out.c_str());
             return;
         }
         const io::json st = io::read_json_file(state_file());
         if (st.value("format", "") != "spinfire.train_state.v1")
             throw data_error(state_file(), "not a spinfire training state");
         if (st.value("network", "") != d_.network)
-            throw parameter_error("resume", "checkpoint is for network '" + st.value("network", "") +
-                                                "', this run trains '" + d_.network + "'");
+            throw parameter_error("resume", "checkpoint is for network '" +
+                                                st.value("network", "") + "', this run trains '" +
+                                                d_.network + "'");
         const io::json opts = io::to_json(o_);
         for (const char* k : detail::resume_keys)
-            if (st["options"].contains(k) && st["options"][k] != opts[k]) // older files lack newer keys
+            if (st["options"].contains(k) &&
+                st["options"][k] != opts[k]) // older files lack newer keys
                 throw parameter_error(k, "differs from the checkpoint (" + st["options"][k].dump() +
-                                             " there, " + opts[k].dump() + " here): resume needs the same value");
+                                             " there, " + opts[k].dump() +
+                                             " here): resume needs the same value");
         std::uint64_t s = 0;
         nn::ema* avg = ema_ ? &*ema_ : nullptr;
         if (sgd_) {
@@ -386,7 +425,8 @@ private:
             s = nn::load_checkpoint(checkpoint_file(), *net_, &state);
         }
         if (s != st["step"].get<std::uint64_t>())
-            throw data_error(state_file(), "step " + st["step"].dump() + " but checkpoint.bin holds step " +
+            throw data_error(state_file(), "step " + st["step"].dump() +
+                                               " but checkpoint.bin holds step " +
                                                std::to_string(s) + " (delete both to start again)");
         step_ = std::size_t(s);
         train_seconds_ = st["train_seconds"].get<double>();
@@ -397,7 +437,8 @@ private:
         history_ = st["history"].get<std::vector<io::json>>();
         if (!o_.quiet)
             std::printf("resumed from %s at step %zu (%.2f epochs, %.1f s of training)\n",
-                        checkpoint_file().c_str(), step_, double(step_) / double(bpe_), train_seconds_);
+                        checkpoint_file().c_str(), step_, double(step_) / double(bpe_),
+                        train_seconds_);
     }
 
     Net* net_;
@@ -426,7 +467,8 @@ evaluation evaluate_checkpoint(Net& net, const Source& test, run_options o,
     if (fs::is_regular_file(state)) {
         const io::json st = io::read_json_file(state.string());
         if (st.value("network", d.network) != d.network)
-            throw parameter_error("net", "checkpoint is for network '" + st.value("network", "") + "'");
+            throw parameter_error("net",
+                                  "checkpoint is for network '" + st.value("network", "") + "'");
         o.neuron = st["options"]["neuron"].get<std::string>();
         o.steps = st["options"]["steps"].get<std::size_t>();
         o.precision = st["options"]["precision"].get<std::string>();
@@ -465,8 +507,12 @@ evaluation evaluate_checkpoint(Net& net, const Source& test, run_options o,
     e.conditions = {{"neuron", to_json(n)}, {"device", to_json(dev)}};
     write_evaluation(o.out, e);
     export_weights(net, o.out + "/weights",
-                   {{"network", d.network}, {"T", o.steps}, {"neuron", to_json(n)},
-                    {"dataset", d.dataset}, {"step", step}, {"checkpoint", checkpoint},
+                   {{"network", d.network},
+                    {"T", o.steps},
+                    {"neuron", to_json(n)},
+                    {"dataset", d.dataset},
+                    {"step", step},
+                    {"checkpoint", checkpoint},
                     {"ema", o.ema}});
     return e;
 }

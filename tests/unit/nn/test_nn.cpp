@@ -51,8 +51,8 @@ void check_layer(Layer& l, tensor x, const nn::context& ctx, double h, double to
                  bool check_input = true) {
     tensor y;
     l.forward(x, y, ctx);
-    tensor r = random_tensor(y.shape()[0], y.shape()[1], y.shape()[2], y.shape()[3],
-                             y.shape()[4], 4242);
+    tensor r =
+        random_tensor(y.shape()[0], y.shape()[1], y.shape()[2], y.shape()[3], y.shape()[4], 4242);
     tensor dx;
     l.backward(x, y, r, &dx, ctx);
     auto loss = [&]() {
@@ -90,7 +90,8 @@ void check_layer(Layer& l, tensor x, const nn::context& ctx, double h, double to
         const double lm = loss();
         set(0);
         const double fd = (lp - lm) / (2 * h);
-        INFO(std::string(Layer::kind) << " parameter " << std::string(name) << ": analytic " << analytic << " fd " << fd);
+        INFO(std::string(Layer::kind)
+             << " parameter " << std::string(name) << ": analytic " << analytic << " fd " << fd);
         CHECK(std::abs(analytic - fd) <= tol * std::max(1.0, std::abs(fd)));
     });
 }
@@ -314,7 +315,9 @@ namespace {
 template <class Net>
 std::vector<float> all_grads(Net& net) {
     std::vector<float> g;
-    net.visit_parameters([&](const std::string&, nn::parameter& p) { g.insert(g.end(), p.grad.begin(), p.grad.end()); });
+    net.visit_parameters([&](const std::string&, nn::parameter& p) {
+        g.insert(g.end(), p.grad.begin(), p.grad.end());
+    });
     return g;
 }
 
@@ -349,7 +352,8 @@ TEST_CASE("no neuron state survives between batches") {
     auto net = make_vgg_mini();
     nn::context ctx = train_ctx();
     ctx.training = false;
-    const tensor a = random_tensor(1, 4, 3, 8, 8, 30, 2.0), b = random_tensor(1, 4, 3, 8, 8, 31, 2.0);
+    const tensor a = random_tensor(1, 4, 3, 8, 8, 30, 2.0),
+                 b = random_tensor(1, 4, 3, 8, 8, 31, 2.0);
     const tensor yb = net.forward(b, ctx);
     net.forward(a, ctx);
     const tensor yb2 = net.forward(b, ctx);
@@ -378,7 +382,9 @@ TEST_CASE("batch norm folded into the conv equals conv then batch norm (eval)") 
     for (std::size_t c = 0; c < 6; ++c) {
         const float s = bn.gamma().value(c) / std::sqrt(bn.running_var().value(c) + bn.epsilon);
         const float v = tmp(1, 2, c, 3, 1);
-        CHECK(ref(1, 2, c, 3, 1) == doctest::Approx(s * (v - bn.running_mean().value(c)) + bn.beta().value(c)).epsilon(1e-4));
+        CHECK(ref(1, 2, c, 3, 1) ==
+              doctest::Approx(s * (v - bn.running_mean().value(c)) + bn.beta().value(c))
+                  .epsilon(1e-4));
     }
     const float *scale, *shift;
     std::uint64_t token;
@@ -482,7 +488,8 @@ TEST_CASE("SGD (Nesterov) and AdamW steps equal the hand-computed updates") {
     auto& w = net.layer<0>().weight();
     auto& b = net.layer<0>().bias();
     const std::vector<float> w0(w.value.begin(), w.value.end()), b0(b.value.begin(), b.value.end());
-    const std::vector<float> g1{0.1f, -0.2f, 0.3f, 0.4f, -0.5f, 0.6f}, g2{-0.3f, 0.2f, 0.1f, 0.0f, 0.5f, -0.6f};
+    const std::vector<float> g1{0.1f, -0.2f, 0.3f, 0.4f, -0.5f, 0.6f},
+        g2{-0.3f, 0.2f, 0.1f, 0.0f, 0.5f, -0.6f};
     auto set_grads = [&](const std::vector<float>& g) {
         std::copy(g.begin(), g.end(), w.grad.begin());
         b.grad(0) = g[0];
@@ -607,8 +614,12 @@ TEST_CASE("checkpoint round trip resumes training exactly") {
     const double la = train_step(a, oa, 2), lb = train_step(b, ob, 2);
     CHECK(la == lb);
     std::vector<float> va, vb;
-    a.visit_parameters([&](const std::string&, nn::parameter& p) { va.insert(va.end(), p.value.begin(), p.value.end()); });
-    b.visit_parameters([&](const std::string&, nn::parameter& p) { vb.insert(vb.end(), p.value.begin(), p.value.end()); });
+    a.visit_parameters([&](const std::string&, nn::parameter& p) {
+        va.insert(va.end(), p.value.begin(), p.value.end());
+    });
+    b.visit_parameters([&](const std::string&, nn::parameter& p) {
+        vb.insert(vb.end(), p.value.begin(), p.value.end());
+    });
     CHECK(va == vb);
     // a truncated file and a different architecture are rejected with the file named
     const auto size = std::filesystem::file_size(path);
@@ -648,8 +659,8 @@ TEST_CASE("metrics: spike rates, synaptic operations and energy") {
     const double mac0 = 8.0 * 64 * 27;
     CHECK(m.macs == doctest::Approx(mac0));
     CHECK(m.macs_all_steps == doctest::Approx(4 * mac0));
-    const double sop_expect = double(16 * 64 * 72) * 4 * m.layers[3].input_rate +
-                              2560.0 * 4 * m.layers[8].input_rate;
+    const double sop_expect =
+        double(16 * 64 * 72) * 4 * m.layers[3].input_rate + 2560.0 * 4 * m.layers[8].input_rate;
     CHECK(m.sops == doctest::Approx(sop_expect));
     CHECK(m.energy_pj == doctest::Approx(4.6 * mac0 + 0.9 * sop_expect));
     CHECK(m.parameters == net.parameter_count());
@@ -786,7 +797,7 @@ TEST_CASE("dropout drops a fraction p, rescales by 1/(1-p), shares the mask over
         const float v = y.data()[i];
         zeros += v == 0.0f;
         CHECK((v == 0.0f || v == doctest::Approx(1.0f / 0.75f)));
-        CHECK(y.data()[n + i] == v);     // same mask at every step
+        CHECK(y.data()[n + i] == v); // same mask at every step
         CHECK(y.data()[2 * n + i] == v);
     }
     const double sigma = std::sqrt(n * 0.25 * 0.75);

@@ -36,7 +36,8 @@ data::image_set synthetic_set(std::size_t n, std::uint64_t seed) {
         const int label = int(i % 10);
         s.labels.push_back(label);
         for (std::size_t k = 0; k < 3 * 32 * 32; ++k) {
-            const bool hot = (k / 1024) == std::size_t(label % 3) && (k % 32) < std::size_t(3 * label + 2);
+            const bool hot =
+                (k / 1024) == std::size_t(label % 3) && (k % 32) < std::size_t(3 * label + 2);
             s.image(i)[k] = std::uint8_t(r.below(128) + (hot ? 100 : 0));
         }
     }
@@ -160,8 +161,8 @@ TEST_CASE("set_device: per-neuron draws with the requested spread, read noise on
     for (float t : theta) v += (t - m) * (t - m);
     const double sd = std::sqrt(v / double(theta.size() - 1));
     CHECK(m == doctest::Approx(1.0).epsilon(0.02)); // 1024 draws: se of the mean 0.003
-    CHECK(sd == doctest::Approx(0.1).epsilon(0.1));  // se of the sd ~2 %
-    train::set_device(net, c, {});                    // back to the nominal neuron
+    CHECK(sd == doctest::Approx(0.1).epsilon(0.1)); // se of the sd ~2 %
+    train::set_device(net, c, {});                  // back to the nominal neuron
     net.body().for_each([&]<std::size_t I>(auto& l) {
         if constexpr (nn::detail::spiking_layer<std::decay_t<decltype(l)>>) {
             CHECK(l.per_neuron.empty());
@@ -170,11 +171,13 @@ TEST_CASE("set_device: per-neuron draws with the requested spread, read noise on
     });
 }
 
-TEST_CASE("trainer: stopping after k steps and resuming gives the uninterrupted run's weights bit for bit") {
+TEST_CASE("trainer: stopping after k steps and resuming gives the uninterrupted run's weights bit "
+          "for bit") {
     const auto train_set = synthetic_set(200, 1), test_set = synthetic_set(100, 2);
     const auto norm = data::cifar10_normalization();
     const data::image_source tr(train_set, norm, data::augment_options{}), te(test_set, norm);
-    const train::run_description d{"cifar10_fast<4>", {{"name", "synthetic"}}, train_set.class_names};
+    const train::run_description d{
+        "cifar10_fast<4>", {{"name", "synthetic"}}, train_set.class_names};
     const auto dir = test::scratch_dir("train_resume");
 
     auto net_a = make_net();
@@ -200,7 +203,8 @@ TEST_CASE("trainer: stopping after k steps and resuming gives the uninterrupted 
     CHECK(snapshot(net_c) == snapshot(net_a));
     CHECK(rc.test.accuracy() == ra.test.accuracy());
     // the per-epoch records agree too (partial-epoch sums travel in the checkpoint)
-    const auto la = read_lines(dir / "a" / "metrics.jsonl"), lc = read_lines(dir / "b" / "metrics.jsonl");
+    const auto la = read_lines(dir / "a" / "metrics.jsonl"),
+               lc = read_lines(dir / "b" / "metrics.jsonl");
     REQUIRE(la.size() == 2);
     REQUIRE(lc.size() == 2);
     for (std::size_t i = 0; i < 2; ++i) {
@@ -222,7 +226,8 @@ TEST_CASE("trainer with --ema: resume is exact and --evaluate scores the average
     const auto train_set = synthetic_set(200, 1), test_set = synthetic_set(100, 2);
     const auto norm = data::cifar10_normalization();
     const data::image_source tr(train_set, norm, data::augment_options{}), te(test_set, norm);
-    const train::run_description d{"cifar10_fast<4>", {{"name", "synthetic"}}, train_set.class_names};
+    const train::run_description d{
+        "cifar10_fast<4>", {{"name", "synthetic"}}, train_set.class_names};
     const auto dir = test::scratch_dir("train_ema");
     auto net_a = make_net();
     auto oa = small_options(dir / "a");
@@ -239,7 +244,7 @@ TEST_CASE("trainer with --ema: resume is exact and --evaluate scores the average
     auto net_c = make_net();
     const auto rc = train::trainer<net_type, data::image_source>(net_c, tr, te, ob, d).run();
     CHECK(snapshot(net_c) == snapshot(net_a)); // live weights
-    CHECK(rc.test.loss == ra.test.loss);      // evaluated on the average, which resumed too
+    CHECK(rc.test.loss == ra.test.loss);       // evaluated on the average, which resumed too
 
     // the checkpoint holds the average: evaluating it alone reproduces the run's figures,
     // and the averaged weights differ from the live ones
@@ -251,7 +256,8 @@ TEST_CASE("trainer with --ema: resume is exact and --evaluate scores the average
     CHECK_FALSE(snapshot(net_e) == snapshot(net_a));
 }
 
-TEST_CASE("evaluation files: confusion CSV and PNG agree with the counts, metrics.json has test_accuracy") {
+TEST_CASE("evaluation files: confusion CSV and PNG agree with the counts, metrics.json has "
+          "test_accuracy") {
     train::evaluation e;
     e.class_names = {"a", "b", "c"};
     e.confusion = {{8, 2, 0}, {0, 5, 5}, {1, 0, 9}};
@@ -272,8 +278,11 @@ TEST_CASE("evaluation files: confusion CSV and PNG agree with the counts, metric
     REQUIRE(img != nullptr);
     CHECK(w == 24 + 3 * 48);
     CHECK(h == w);
-    // a cell's red channel falls linearly with its row fraction: 255 - 235 f (corner pixel, no digits)
-    auto red = [&](int row, int col) { return int(img[((24 + row * 48 + 2) * w + 24 + col * 48 + 2) * 3]); };
+    // a cell's red channel falls linearly with its row fraction: 255 - 235 f (corner pixel, no
+    // digits)
+    auto red = [&](int row, int col) {
+        return int(img[((24 + row * 48 + 2) * w + 24 + col * 48 + 2) * 3]);
+    };
     CHECK(red(0, 0) == std::lround(255 - 235 * 0.8));
     CHECK(red(1, 2) == std::lround(255 - 235 * 0.5));
     CHECK(red(0, 2) == 255);
@@ -307,10 +316,12 @@ TEST_CASE("export: numpy loads every .npy listed in the manifest with the right 
              "    a = np.load(d + '/' + e['file'])\n"
              "    assert a.dtype == np.float32 and list(a.shape) == e['shape'], e['name']\n"
              "    f = a.ravel()\n"
-             "    print(e['name'], a.ndim, repr(float(f.astype(np.float64).sum())), repr(float(f[min(7, f.size - 1)])))\n";
+             "    print(e['name'], a.ndim, repr(float(f.astype(np.float64).sum())), "
+             "repr(float(f[min(7, f.size - 1)])))\n";
     }
     const std::string listing = (dir / "listing.txt").string();
-    REQUIRE(std::system((py + " " + script + " " + (dir / "w").string() + " > " + listing).c_str()) == 0);
+    REQUIRE(std::system(
+                (py + " " + script + " " + (dir / "w").string() + " > " + listing).c_str()) == 0);
     std::vector<std::pair<std::string, std::vector<float>>> expect;
     net.visit_parameters([&](const std::string& n, nn::parameter& p) {
         expect.emplace_back(n, std::vector<float>(p.value.begin(), p.value.end()));
@@ -358,7 +369,8 @@ TEST_CASE("learning: a few epochs on 2000 real CIFAR-10 images reach well above 
     o.eval_every = 0;
     auto net = make_net();
     const auto r = train::trainer<net_type, data::image_source>(
-                       net, tr, te, o, {"cifar10_fast<4>", {{"name", "CIFAR-10 subset"}}, train_set.class_names})
+                       net, tr, te, o,
+                       {"cifar10_fast<4>", {{"name", "CIFAR-10 subset"}}, train_set.class_names})
                        .run();
     MESSAGE("test accuracy after 4 epochs on 2000 images: " << r.test.accuracy());
     CHECK(r.test.accuracy() > 0.25); // chance is 0.10

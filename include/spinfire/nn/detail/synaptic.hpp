@@ -24,11 +24,7 @@ public:
     void visit_buffers(F&&) {}
 
     parameter& weight() { return weight_; }
-    parameter& bias()
-        requires Bias
-    {
-        return bias_;
-    }
+    parameter& bias() requires Bias { return bias_; }
 
     void initialize(std::uint64_t seed, std::uint64_t stream) {
         const float bound = 1.0f / std::sqrt(float(fan_in_));
