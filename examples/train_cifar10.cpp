@@ -57,8 +57,12 @@ int main(int argc, char** argv) {
     train::run_options o = train::cifar10_recipe();
     train::add_options(app, o);
     std::string net_name = "fast", cache, checkpoint;
-    app.add_option("--net", net_name, "fast (CPU time-to-accuracy, width 32) | vgg_s (DESIGN.md reference)")
+    int width = 32;
+    app.add_option("--net", net_name, "fast (CPU time-to-accuracy, see --width) | vgg_s (DESIGN.md reference)")
         ->check(CLI::IsMember({"fast", "vgg_s"}))
+        ->capture_default_str();
+    app.add_option("--width", width, "channels of the fast network's first conv (x2, x4, x8 after); MACs grow as width^2")
+        ->check(CLI::IsMember({32, 48, 64}))
         ->capture_default_str();
     app.add_option("--cache", cache, "decoded-image cache directory for image folders (decode once)");
     app.add_option("--evaluate", checkpoint, "evaluate this checkpoint on the test set instead of training");
@@ -77,6 +81,12 @@ int main(int argc, char** argv) {
                             {"test_samples", test_set.size()}};
         fmt::print("CIFAR-10 from {} ({}): {} training, {} test images\n", o.data,
                    dataset["source"].get<std::string>(), train_set.size(), test_set.size());
+        if (net_name == "fast" && width == 48)
+            return run(train::cifar10_fast<train::neuron_model, 48>(), "cifar10_fast<48>", &train_set,
+                       test_set, o, dataset, checkpoint);
+        if (net_name == "fast" && width == 64)
+            return run(train::cifar10_fast<train::neuron_model, 64>(), "cifar10_fast<64>", &train_set,
+                       test_set, o, dataset, checkpoint);
         if (net_name == "fast")
             return run(train::cifar10_fast<train::neuron_model, 32>(), "cifar10_fast<32>", &train_set,
                        test_set, o, dataset, checkpoint);

@@ -72,6 +72,9 @@ inline void add_options(CLI::App& app, run_options& o) {
                    "test evaluation every N epochs (0: only at the end)")
         ->capture_default_str();
     app.add_option("--eval-batch", o.eval_batch, "evaluation batch size")->capture_default_str();
+    app.add_option("--flip-tta", o.flip_tta,
+                   "test-time augmentation: average each test sample's output with its mirror's")
+        ->capture_default_str();
     app.add_option("--match-neuron", o.match_neuron,
                    "start the BN scale before each neuron at mean threshold / gain (1 for ideal)")
         ->capture_default_str();

@@ -93,7 +93,18 @@ struct eval_settings {
     nn::precision prec = nn::precision::f32;
     nn::energy_model energy{};
     std::size_t classes = 10;
+    /// Test-time augmentation: classify each sample and its left-right mirror and average the
+    /// two outputs. Two forward passes per sample: spike rates stay per neuron and step, SOPs
+    /// and energy stay per forward pass (double them for the cost per classified sample).
+    bool flip = false;
 };
+
+/// Mirrors every row of x ([T, B, C, H, W]) left-right in place.
+inline void mirror_width(nn::tensor& x) {
+    const std::size_t w = x.shape()[4], rows = x.size() / std::max<std::size_t>(w, 1);
+    float* d = x.data();
+    for (std::size_t r = 0; r < rows; ++r) std::reverse(d + r * w, d + (r + 1) * w);
+}
 
 /// Runs net in inference mode (BN folded into the convolutions) over every sample of src.
 template <class Net, data::sample_source Source>
@@ -112,11 +123,20 @@ evaluation evaluate(Net& net, const Source& src, const eval_settings& s,
     ctx.collect_metrics = true;
     net.reset_metrics();
     data::loader<Source> ld(src, s.batch, false, false, 0);
-    nn::tensor x;
+    nn::tensor x, both;
     for (auto& b : ld.epoch(0)) {
         to_input(b.x, x);
-        ++ctx.iteration; // a fresh read-noise draw per batch
-        const nn::tensor& out = net.forward(x, ctx);
+        ++ctx.iteration; // a fresh read-noise draw per forward pass
+        const nn::tensor* res = &net.forward(x, ctx);
+        if (s.flip) {
+            both = *res;
+            mirror_width(x);
+            ++ctx.iteration;
+            both += net.forward(x, ctx);
+            both *= 0.5f;
+            res = &both;
+        }
+        const nn::tensor& out = *res;
         const auto r =
             nn::cross_entropy(out, std::span<const int>(b.labels.data(), b.labels.size()));
         e.loss += r.value * double(b.size());

@@ -74,6 +74,20 @@ inline const char* const resume_keys[] = {
     "neuron",       "precision",       "match_neuron", "ema"};
 } // namespace detail
 
+/// The evaluation settings a run's options ask for (steps, batch, precision, test-time
+/// flip, the neuron's spike energy, the class count).
+inline eval_settings evaluation_settings(const run_options& o, const neuron_choice& n,
+                                         std::size_t classes) {
+    eval_settings s;
+    s.steps = o.steps;
+    s.batch = o.eval_batch;
+    s.prec = parse_precision(o.precision);
+    s.energy.pj_per_spike = n.pj_per_spike;
+    s.classes = classes ? classes : 10;
+    s.flip = o.flip_tta;
+    return s;
+}
+
 struct run_result {
     evaluation test;          ///< final evaluation on the test set
     std::size_t steps = 0;    ///< optimizer steps done (all sittings)
@@ -326,13 +340,7 @@ private:
     }
 
     eval_settings eval_settings_() const {
-        eval_settings s;
-        s.steps = o_.steps;
-        s.batch = o_.eval_batch;
-        s.prec = parse_precision(o_.precision);
-        s.energy.pj_per_spike = neuron_.pj_per_spike;
-        s.classes = d_.class_names.empty() ? 10 : d_.class_names.size();
-        return s;
+        return evaluation_settings(o_, neuron_, d_.class_names.size());
     }
 
     io::json epoch_record(std::size_t epoch, double seconds, std::size_t steps) const {
@@ -497,14 +505,8 @@ evaluation evaluate_checkpoint(Net& net, const Source& test, run_options o,
     }
     const device_settings dev{o.device_spread, o.device_read_noise, o.device_seed};
     if (dev.active()) set_device(net, n, dev);
-    eval_settings s;
-    s.steps = o.steps;
-    s.batch = o.eval_batch;
-    s.prec = parse_precision(o.precision);
-    s.energy.pj_per_spike = n.pj_per_spike;
-    s.classes = d.class_names.empty() ? 10 : d.class_names.size();
-    evaluation e = evaluate(net, test, s, d.class_names);
-    e.conditions = {{"neuron", to_json(n)}, {"device", to_json(dev)}};
+    evaluation e = evaluate(net, test, evaluation_settings(o, n, d.class_names.size()), d.class_names);
+    e.conditions = {{"neuron", to_json(n)}, {"device", to_json(dev)}, {"flip_tta", o.flip_tta}};
     write_evaluation(o.out, e);
     export_weights(net, o.out + "/weights",
                    {{"network", d.network},

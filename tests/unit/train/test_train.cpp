@@ -296,6 +296,54 @@ TEST_CASE("evaluation files: confusion CSV and PNG agree with the counts, metric
     CHECK(p == std::vector<int>{1, 2});
 }
 
+TEST_CASE("evaluate with flip: scores the mean of each image's and its mirror image's outputs") {
+    auto net = make_net();
+    net.initialize(11);
+    net.visit_parameters([](const std::string&, nn::parameter& q) { q.value *= 8.0f; }); // non-trivial logits
+    const auto set = synthetic_set(40, 3); // class features sit on the left: not mirror-symmetric
+    data::image_set mirrored = set;        // mirrored in the pixels, before normalization
+    for (std::size_t i = 0; i < mirrored.size(); ++i)
+        for (std::size_t row = 0; row < 3 * 32; ++row)
+            std::reverse(mirrored.image(i) + row * 32, mirrored.image(i) + (row + 1) * 32);
+    const auto norm = data::cifar10_normalization();
+    const data::image_source src(set, norm), msrc(mirrored, norm);
+    train::eval_settings s;
+    s.batch = 20;
+    const train::evaluation plain = train::evaluate(net, src, s);
+    s.flip = true;
+    const train::evaluation both = train::evaluate(net, src, s);
+
+    // second implementation: forward the two sets separately, average, score
+    nn::context ctx;
+    ctx.training = false;
+    ctx.steps = s.steps;
+    nn::tensor x;
+    std::vector<nn::tensor> first;
+    data::loader<data::image_source> la(src, 20, false, false, 0), lb(msrc, 20, false, false, 0);
+    for (auto& b : la.epoch(0)) {
+        train::to_input(b.x, x);
+        first.push_back(net.forward(x, ctx));
+    }
+    double loss = 0;
+    std::size_t correct = 0, k = 0;
+    for (auto& b : lb.epoch(0)) {
+        train::to_input(b.x, x);
+        nn::tensor mean = net.forward(x, ctx);
+        REQUIRE(k < first.size());
+        for (std::size_t i = 0; i < mean.size(); ++i)
+            mean.data()[i] = 0.5f * (mean.data()[i] + first[k].data()[i]);
+        ++k;
+        loss += nn::cross_entropy(mean, std::span<const int>(b.labels.data(), b.labels.size())).value *
+                double(b.size());
+        const auto p = train::predictions(mean);
+        for (std::size_t i = 0; i < b.size(); ++i) correct += p[i] == b.labels[i];
+    }
+    CHECK(both.samples == 40);
+    CHECK(both.correct == correct);
+    CHECK(both.loss == doctest::Approx(loss / 40).epsilon(1e-6));
+    CHECK(std::abs(plain.loss - both.loss) > 1e-3); // the mirror changes the outputs
+}
+
 TEST_CASE("export: numpy loads every .npy listed in the manifest with the right shape and values") {
     const std::string py = python_with_numpy();
     if (py.empty()) {
