@@ -35,8 +35,9 @@ int main(int argc, char** argv) {
     train::add_options(app, o);
     std::string split = "9:1", cache, checkpoint;
     app.add_option("--split", split,
-                   "9:1 (per class, the last tenth by index is test) | 0-699 (TET: 0-699 train, 700-999 test)")
-        ->check(CLI::IsMember({"9:1", "0-699"}))
+                   "9:1 (per class, the last tenth by index is test) | 0-699 (TET: 0-699 train, 700-999 test) "
+                   "| all (with --evaluate: every recording is test, e.g. a held-out emulated set)")
+        ->check(CLI::IsMember({"9:1", "0-699", "all"}))
         ->capture_default_str();
     app.add_option("--cache", cache, "frame cache directory (default: <out>/frames)");
     app.add_option("--evaluate", checkpoint, "evaluate this checkpoint on the test split instead of training");
@@ -46,7 +47,11 @@ int main(int argc, char** argv) {
         data::dvs_dataset_options dopt;
         dopt.frames.steps = o.steps;
         dopt.frames.height = dopt.frames.width = 48;
-        dopt.rule = split == "9:1" ? data::dvs_split_rule::per_class_9_1 : data::dvs_split_rule::index_700;
+        if (split == "all" && checkpoint.empty())
+            throw parameter_error("split", "'all' leaves nothing to train on: use it with --evaluate");
+        dopt.rule = split == "9:1"     ? data::dvs_split_rule::per_class_9_1
+                    : split == "0-699" ? data::dvs_split_rule::index_700
+                                       : data::dvs_split_rule::all_test;
         dopt.cache_dir = cache.empty() ? o.out + "/frames" : cache;
         std::filesystem::create_directories(dopt.cache_dir);
         data::frame_set train_set;

@@ -28,7 +28,8 @@ namespace spinfire::data {
 
 enum class dvs_split_rule {
     per_class_9_1,  ///< per class, sorted by index: the last ceil(n / 10) recordings are test
-    index_700       ///< index 0-699 train, 700 and above test
+    index_700,      ///< index 0-699 train, 700 and above test
+    all_test        ///< every recording is test, none train (a held-out evaluation set)
 };
 
 struct dvs_dataset_options {
@@ -104,9 +105,11 @@ inline std::vector<dvs_file> list_cifar10_dvs(const std::filesystem::path& root,
                 part.assign(files.begin(), files.begin() + std::ptrdiff_t(n_train));
             else
                 part.assign(files.begin() + std::ptrdiff_t(n_train), files.end());
-        } else {
+        } else if (rule == dvs_split_rule::index_700) {
             for (auto& f : files)
                 if ((f.index < 700) == (s == split::train)) part.push_back(f);
+        } else if (s == split::test) {
+            part = files;
         }
         if (max_per_class > 0 && part.size() > max_per_class) part.resize(max_per_class);
         out.insert(out.end(), part.begin(), part.end());

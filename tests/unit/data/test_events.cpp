@@ -421,6 +421,12 @@ TEST_CASE("cifar10-dvs directory: emulated set, splits, frames, cache, loader ba
     const auto t700 = data::list_cifar10_dvs(root, data::split::test, data::dvs_split_rule::index_700);
     REQUIRE(t700.size() == 1);
     CHECK(t700[0].index == 700);
+    // A held-out set: every recording is test, in class then index order.
+    const auto all = data::list_cifar10_dvs(root, data::split::test, data::dvs_split_rule::all_test);
+    REQUIRE(all.size() == 40);
+    CHECK(all[12].label == 3);
+    CHECK(all[15].index == 700); // cat: 0, 1, 2, 700
+    CHECK(data::list_cifar10_dvs(root, data::split::train, data::dvs_split_rule::all_test).empty());
 
     // Malformed directories.
     test::write_bytes(root / "cat" / "cifar10_cat_01.aedat", test::read_bytes(root / "cat" / "cifar10_cat_1.aedat"));
