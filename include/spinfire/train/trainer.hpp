@@ -505,7 +505,8 @@ evaluation evaluate_checkpoint(Net& net, const Source& test, run_options o,
     }
     const device_settings dev{o.device_spread, o.device_read_noise, o.device_seed};
     if (dev.active()) set_device(net, n, dev);
-    evaluation e = evaluate(net, test, evaluation_settings(o, n, d.class_names.size()), d.class_names);
+    evaluation e =
+        evaluate(net, test, evaluation_settings(o, n, d.class_names.size()), d.class_names);
     e.conditions = {{"neuron", to_json(n)}, {"device", to_json(dev)}, {"flip_tta", o.flip_tta}};
     write_evaluation(o.out, e);
     export_weights(net, o.out + "/weights",

@@ -299,7 +299,8 @@ TEST_CASE("evaluation files: confusion CSV and PNG agree with the counts, metric
 TEST_CASE("evaluate with flip: scores the mean of each image's and its mirror image's outputs") {
     auto net = make_net();
     net.initialize(11);
-    net.visit_parameters([](const std::string&, nn::parameter& q) { q.value *= 8.0f; }); // non-trivial logits
+    net.visit_parameters(
+        [](const std::string&, nn::parameter& q) { q.value *= 8.0f; }); // non-trivial logits
     const auto set = synthetic_set(40, 3); // class features sit on the left: not mirror-symmetric
     data::image_set mirrored = set;        // mirrored in the pixels, before normalization
     for (std::size_t i = 0; i < mirrored.size(); ++i)
@@ -333,8 +334,9 @@ TEST_CASE("evaluate with flip: scores the mean of each image's and its mirror im
         for (std::size_t i = 0; i < mean.size(); ++i)
             mean.data()[i] = 0.5f * (mean.data()[i] + first[k].data()[i]);
         ++k;
-        loss += nn::cross_entropy(mean, std::span<const int>(b.labels.data(), b.labels.size())).value *
-                double(b.size());
+        loss +=
+            nn::cross_entropy(mean, std::span<const int>(b.labels.data(), b.labels.size())).value *
+            double(b.size());
         const auto p = train::predictions(mean);
         for (std::size_t i = 0; i < b.size(); ++i) correct += p[i] == b.labels[i];
     }
