@@ -36,10 +36,11 @@ int run(Net net, const std::string& name, const data::image_set* train_set,
                net.parameter_count(), double(macs) * 1e-6);
     if (!checkpoint.empty()) {
         const auto e = train::evaluate_checkpoint(net, test_src, o, d, checkpoint);
-        fmt::print("test accuracy {:.2f} % on {} images; spikes +{:.4f} -{:.4f} per neuron and step; "
-                   "{:.3g} SOPs, {:.3g} uJ per image; written to {}\n",
-                   100 * e.accuracy(), e.samples, e.positive_rate, e.negative_rate,
-                   e.network.sops, e.network.energy_pj * 1e-6, o.out);
+        fmt::print(
+            "test accuracy {:.2f} % on {} images; spikes +{:.4f} -{:.4f} per neuron and step; "
+            "{:.3g} SOPs, {:.3g} uJ per image; written to {}\n",
+            100 * e.accuracy(), e.samples, e.positive_rate, e.negative_rate, e.network.sops,
+            e.network.energy_pj * 1e-6, o.out);
         return 0;
     }
     data::augment_options aug; // random crop with 4-pixel zero padding + horizontal flip
@@ -53,19 +54,25 @@ int run(Net net, const std::string& name, const data::image_set* train_set,
 
 int main(int argc, char** argv) {
     train::prefer_passive_openmp(argv);
-    CLI::App app{"Train a signed-LIF spiking network on CIFAR-10 (official binary release or image folder)"};
+    CLI::App app{
+        "Train a signed-LIF spiking network on CIFAR-10 (official binary release or image folder)"};
     train::run_options o = train::cifar10_recipe();
     train::add_options(app, o);
     std::string net_name = "fast", cache, checkpoint;
     int width = 32;
-    app.add_option("--net", net_name, "fast (CPU time-to-accuracy, see --width) | vgg_s (DESIGN.md reference)")
+    app.add_option("--net", net_name,
+                   "fast (CPU time-to-accuracy, see --width) | vgg_s (DESIGN.md reference)")
         ->check(CLI::IsMember({"fast", "vgg_s"}))
         ->capture_default_str();
-    app.add_option("--width", width, "channels of the fast network's first conv (x2, x4, x8 after); MACs grow as width^2")
+    app.add_option(
+           "--width", width,
+           "channels of the fast network's first conv (x2, x4, x8 after); MACs grow as width^2")
         ->check(CLI::IsMember({32, 48, 64}))
         ->capture_default_str();
-    app.add_option("--cache", cache, "decoded-image cache directory for image folders (decode once)");
-    app.add_option("--evaluate", checkpoint, "evaluate this checkpoint on the test set instead of training");
+    app.add_option("--cache", cache,
+                   "decoded-image cache directory for image folders (decode once)");
+    app.add_option("--evaluate", checkpoint,
+                   "evaluate this checkpoint on the test set instead of training");
     CLI11_PARSE(app, argc, argv);
     try {
         threads budget(o.threads);
@@ -73,23 +80,25 @@ int main(int argc, char** argv) {
         data::image_set train_set;
         if (checkpoint.empty())
             train_set = data::load_cifar10(o.data, data::split::train, {o.train_per_class, cache});
-        const data::image_set test_set = data::load_cifar10(o.data, data::split::test, {o.test_per_class, cache});
-        io::json dataset = {{"name", "CIFAR-10"},
-                            {"source", binary ? "official binary release" : "image folder (e.g. the JPEG copy)"},
-                            {"path", o.data},
-                            {"train_samples", train_set.size()},
-                            {"test_samples", test_set.size()}};
+        const data::image_set test_set =
+            data::load_cifar10(o.data, data::split::test, {o.test_per_class, cache});
+        io::json dataset = {
+            {"name", "CIFAR-10"},
+            {"source", binary ? "official binary release" : "image folder (e.g. the JPEG copy)"},
+            {"path", o.data},
+            {"train_samples", train_set.size()},
+            {"test_samples", test_set.size()}};
         fmt::print("CIFAR-10 from {} ({}): {} training, {} test images\n", o.data,
                    dataset["source"].get<std::string>(), train_set.size(), test_set.size());
         if (net_name == "fast" && width == 48)
-            return run(train::cifar10_fast<train::neuron_model, 48>(), "cifar10_fast<48>", &train_set,
-                       test_set, o, dataset, checkpoint);
+            return run(train::cifar10_fast<train::neuron_model, 48>(), "cifar10_fast<48>",
+                       &train_set, test_set, o, dataset, checkpoint);
         if (net_name == "fast" && width == 64)
-            return run(train::cifar10_fast<train::neuron_model, 64>(), "cifar10_fast<64>", &train_set,
-                       test_set, o, dataset, checkpoint);
+            return run(train::cifar10_fast<train::neuron_model, 64>(), "cifar10_fast<64>",
+                       &train_set, test_set, o, dataset, checkpoint);
         if (net_name == "fast")
-            return run(train::cifar10_fast<train::neuron_model, 32>(), "cifar10_fast<32>", &train_set,
-                       test_set, o, dataset, checkpoint);
+            return run(train::cifar10_fast<train::neuron_model, 32>(), "cifar10_fast<32>",
+                       &train_set, test_set, o, dataset, checkpoint);
         return run(train::vgg_s<train::neuron_model>(), "vgg_s", &train_set, test_set, o, dataset,
                    checkpoint);
     } catch (const spinfire::error& e) {

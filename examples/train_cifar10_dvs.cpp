@@ -35,12 +35,14 @@ int main(int argc, char** argv) {
     train::add_options(app, o);
     std::string split = "9:1", cache, checkpoint;
     app.add_option("--split", split,
-                   "9:1 (per class, the last tenth by index is test) | 0-699 (TET: 0-699 train, 700-999 test) "
+                   "9:1 (per class, the last tenth by index is test) | 0-699 (TET: 0-699 train, "
+                   "700-999 test) "
                    "| all (with --evaluate: every recording is test, e.g. a held-out emulated set)")
         ->check(CLI::IsMember({"9:1", "0-699", "all"}))
         ->capture_default_str();
     app.add_option("--cache", cache, "frame cache directory (default: <out>/frames)");
-    app.add_option("--evaluate", checkpoint, "evaluate this checkpoint on the test split instead of training");
+    app.add_option("--evaluate", checkpoint,
+                   "evaluate this checkpoint on the test split instead of training");
     CLI11_PARSE(app, argc, argv);
     try {
         threads budget(o.threads);
@@ -48,7 +50,8 @@ int main(int argc, char** argv) {
         dopt.frames.steps = o.steps;
         dopt.frames.height = dopt.frames.width = 48;
         if (split == "all" && checkpoint.empty())
-            throw parameter_error("split", "'all' leaves nothing to train on: use it with --evaluate");
+            throw parameter_error("split",
+                                  "'all' leaves nothing to train on: use it with --evaluate");
         dopt.rule = split == "9:1"     ? data::dvs_split_rule::per_class_9_1
                     : split == "0-699" ? data::dvs_split_rule::index_700
                                        : data::dvs_split_rule::all_test;
@@ -62,11 +65,16 @@ int main(int argc, char** argv) {
         dopt.max_per_class = o.test_per_class;
         const data::frame_set test_set = data::load_cifar10_dvs(o.data, data::split::test, dopt);
         const bool emulated = std::filesystem::exists(std::filesystem::path(o.data) / "README.txt");
-        io::json dataset = {{"name", emulated ? "CIFAR10-DVS (EMULATED, see README.txt)" : "CIFAR10-DVS"},
-                            {"path", o.data}, {"split", split}, {"frames", "T x 2 x 48 x 48, equal event count"},
-                            {"train_samples", train_set.size()}, {"test_samples", test_set.size()}};
+        io::json dataset = {
+            {"name", emulated ? "CIFAR10-DVS (EMULATED, see README.txt)" : "CIFAR10-DVS"},
+            {"path", o.data},
+            {"split", split},
+            {"frames", "T x 2 x 48 x 48, equal event count"},
+            {"train_samples", train_set.size()},
+            {"test_samples", test_set.size()}};
         fmt::print("{} from {}: {} training, {} test recordings (split {})\n",
-                   dataset["name"].get<std::string>(), o.data, train_set.size(), test_set.size(), split);
+                   dataset["name"].get<std::string>(), o.data, train_set.size(), test_set.size(),
+                   split);
 
         auto net = train::vggsnn<train::neuron_model, width>();
         const std::string name = "vggsnn<" + std::to_string(width) + ">";
@@ -78,8 +86,9 @@ int main(int argc, char** argv) {
         train::run_description d{name, dataset, test_set.class_names};
         if (!checkpoint.empty()) {
             const auto e = train::evaluate_checkpoint(net, test_src, o, d, checkpoint);
-            fmt::print("test accuracy {:.2f} % on {} recordings; spikes +{:.4f} -{:.4f}; written to {}\n",
-                       100 * e.accuracy(), e.samples, e.positive_rate, e.negative_rate, o.out);
+            fmt::print(
+                "test accuracy {:.2f} % on {} recordings; spikes +{:.4f} -{:.4f}; written to {}\n",
+                100 * e.accuracy(), e.samples, e.positive_rate, e.negative_rate, o.out);
             return 0;
         }
         const data::frame_source train_src(train_set, data::frame_augment_options{});

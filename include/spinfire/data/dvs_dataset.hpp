@@ -27,33 +27,35 @@
 namespace spinfire::data {
 
 enum class dvs_split_rule {
-    per_class_9_1,  ///< per class, sorted by index: the last ceil(n / 10) recordings are test
-    index_700,      ///< index 0-699 train, 700 and above test
-    all_test        ///< every recording is test, none train (a held-out evaluation set)
+    per_class_9_1, ///< per class, sorted by index: the last ceil(n / 10) recordings are test
+    index_700,     ///< index 0-699 train, 700 and above test
+    all_test       ///< every recording is test, none train (a held-out evaluation set)
 };
 
 struct dvs_dataset_options {
     frame_options frames{};
     dvs_split_rule rule = dvs_split_rule::per_class_9_1;
     aedat_options aedat{};
-    std::size_t max_per_class = 0;    ///< 0: all; else the first N of the split per class
-    std::filesystem::path cache_dir;  ///< empty: no frame cache
+    std::size_t max_per_class = 0;   ///< 0: all; else the first N of the split per class
+    std::filesystem::path cache_dir; ///< empty: no frame cache
 };
 
 struct dvs_file {
     std::filesystem::path path;
     std::int32_t label = 0;
-    std::size_t index = 0;  ///< the <i> of cifar10_<class>_<i>.aedat
+    std::size_t index = 0; ///< the <i> of cifar10_<class>_<i>.aedat
 };
 
 namespace detail {
 /// Parses "cifar10_<class>_<i>.aedat"; false when the name does not have that form.
 inline bool parse_dvs_name(const std::string& name, const std::string& cls, std::size_t& index) {
     const std::string prefix = "cifar10_" + cls + "_", suffix = ".aedat";
-    if (name.size() <= prefix.size() + suffix.size() || name.compare(0, prefix.size(), prefix) != 0 ||
+    if (name.size() <= prefix.size() + suffix.size() ||
+        name.compare(0, prefix.size(), prefix) != 0 ||
         name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
         return false;
-    const std::string digits = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+    const std::string digits =
+        name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
     if (digits.empty() || digits.size() > 9 ||
         !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
         return false;
@@ -72,7 +74,8 @@ inline std::vector<dvs_file> list_cifar10_dvs(const std::filesystem::path& root,
     for (const auto& entry : fs::directory_iterator(root)) {
         if (!entry.is_directory()) continue;
         const std::string name = entry.path().filename().string();
-        if (std::find(cifar10_classes.begin(), cifar10_classes.end(), name) == cifar10_classes.end())
+        if (std::find(cifar10_classes.begin(), cifar10_classes.end(), name) ==
+            cifar10_classes.end())
             throw data_error(entry.path().string(), "unexpected folder: not a CIFAR-10 class");
     }
     std::vector<dvs_file> out;
@@ -96,8 +99,8 @@ inline std::vector<dvs_file> list_cifar10_dvs(const std::filesystem::path& root,
                   [](const dvs_file& a, const dvs_file& b) { return a.index < b.index; });
         for (std::size_t k = 1; k < files.size(); ++k)
             if (files[k].index == files[k - 1].index)
-                throw data_error(files[k].path.string(), "repeats recording index " +
-                                                             std::to_string(files[k].index));
+                throw data_error(files[k].path.string(),
+                                 "repeats recording index " + std::to_string(files[k].index));
         std::vector<dvs_file> part;
         if (rule == dvs_split_rule::per_class_9_1) {
             const std::size_t n_test = (files.size() + 9) / 10, n_train = files.size() - n_test;
@@ -120,13 +123,14 @@ inline std::vector<dvs_file> list_cifar10_dvs(const std::filesystem::path& root,
 namespace detail {
 inline constexpr char frames_magic[] = "SPINFIRE-FRAMES-1\n";
 
-inline std::string frames_cache_key(const std::vector<dvs_file>& files, const dvs_dataset_options& o) {
+inline std::string frames_cache_key(const std::vector<dvs_file>& files,
+                                    const dvs_dataset_options& o) {
     std::ostringstream k;
     std::uintmax_t bytes = 0;
     for (const auto& f : files) bytes += std::filesystem::file_size(f.path);
     const auto& ax = o.aedat.axes;
-    k << "files=" << files.size() << " bytes=" << bytes
-      << " first=" << (files.empty() ? "" : std::filesystem::weakly_canonical(files.front().path).string())
+    k << "files=" << files.size() << " bytes=" << bytes << " first="
+      << (files.empty() ? "" : std::filesystem::weakly_canonical(files.front().path).string())
       << " T=" << o.frames.steps << " H=" << o.frames.height << " W=" << o.frames.width
       << " split=" << int(o.frames.split) << " axes=" << ax.swap_xy << ax.flip_x << ax.flip_y
       << ax.invert_polarity << " drop_special=" << o.aedat.drop_special_events << "\n";
@@ -147,9 +151,11 @@ inline bool read_frames_cache(const std::filesystem::path& file, const std::stri
     frame_set s;
     s.class_names.assign(cifar10_classes.begin(), cifar10_classes.end());
     s.labels.resize(dims[0]);
-    is.read(reinterpret_cast<char*>(s.labels.data()), std::streamsize(dims[0] * sizeof(std::int32_t)));
+    is.read(reinterpret_cast<char*>(s.labels.data()),
+            std::streamsize(dims[0] * sizeof(std::int32_t)));
     s.frames = xt::xtensor<float, 5>::from_shape({dims[0], dims[1], dims[2], dims[3], dims[4]});
-    is.read(reinterpret_cast<char*>(s.frames.data()), std::streamsize(s.frames.size() * sizeof(float)));
+    is.read(reinterpret_cast<char*>(s.frames.data()),
+            std::streamsize(s.frames.size() * sizeof(float)));
     if (!is) throw data_error(file.string(), "truncated frame cache (delete it to rebuild)");
     for (auto l : s.labels)
         if (l < 0 || l >= std::int32_t(cifar10_classes.size()))

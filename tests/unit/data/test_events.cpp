@@ -82,7 +82,7 @@ TEST_CASE("aedat 2.0: address bits, axis conventions, round trips, the real head
     REQUIRE(raw.size() == 2);
     CHECK(raw.events[0] == data::event{1000, 3, 5, 1});
     CHECK(raw.events[1] == data::event{1001, 0, 127, 0});
-    const auto up = data::parse_aedat2(bytes, "mem");  // x = 127 - y_raw, y = 127 - x_raw, p = 1 - p
+    const auto up = data::parse_aedat2(bytes, "mem"); // x = 127 - y_raw, y = 127 - x_raw, p = 1 - p
     CHECK(up.events[0] == data::event{1000, 122, 124, 0});
     CHECK(up.events[1] == data::event{1001, 0, 127, 1});
     CHECK((up.width == 128 && up.height == 128));
@@ -96,7 +96,8 @@ TEST_CASE("aedat 2.0: address bits, axis conventions, round trips, the real head
         const auto back = data::read_aedat2(dir / "rt.aedat", {axes, false});
         CHECK(back.events == s.events);
     }
-    CHECK_THROWS_AS(data::format_aedat2(small(128, 128, {{5, 0, 0, 0}, {4, 0, 0, 0}})), parameter_error);
+    CHECK_THROWS_AS(data::format_aedat2(small(128, 128, {{5, 0, 0, 0}, {4, 0, 0, 0}})),
+                    parameter_error);
     CHECK_THROWS_AS(data::format_aedat2(small(200, 200, {{5, 150, 0, 0}})), parameter_error);
 
     const fs::path real = test::shared_data("dvs/jaer-aedat2-header-only.aedat");
@@ -163,7 +164,8 @@ TEST_CASE("n-mnist: the real sample, byte-exact round trip, malformed records") 
         REQUIRE(s.size() == 4325);
         CHECK(s.events.front().t == 654);
         CHECK(s.events.back().t == 311175);
-        CHECK(std::count_if(s.events.begin(), s.events.end(), [](auto& e) { return e.p == 1; }) == 2145);
+        CHECK(std::count_if(s.events.begin(), s.events.end(), [](auto& e) { return e.p == 1; }) ==
+              2145);
         CHECK(std::all_of(s.events.begin(), s.events.end(),
                           [](auto& e) { return e.x < 34 && e.y < 34; }));
         CHECK(data::format_nmnist(s) == test::read_bytes(real));
@@ -194,7 +196,7 @@ TEST_CASE("n-mnist: the real sample, byte-exact round trip, malformed records") 
     CHECK(m2.find("(34, 33) lies outside the 34x34 sensor") != std::string::npos);
     auto back = ok;
     back[9] = 0;
-    back[8] = 0;  // t = 0 after 16
+    back[8] = 0; // t = 0 after 16
     auto [o3, m3] = data_error_of([&] { data::parse_nmnist(back, "b.bin"); });
     CHECK(o3 == 7);
     CHECK(m3.find("goes backwards") != std::string::npos);
@@ -202,7 +204,8 @@ TEST_CASE("n-mnist: the real sample, byte-exact round trip, malformed records") 
 
 TEST_CASE("frames: hand-computed counts by event count and by time, area resampling") {
     // Five events on a 4x4 sensor.
-    const auto s = small(4, 4, {{0, 0, 0, 1}, {10, 3, 0, 0}, {20, 0, 0, 1}, {30, 1, 2, 1}, {39, 1, 2, 1}});
+    const auto s =
+        small(4, 4, {{0, 0, 0, 1}, {10, 3, 0, 0}, {20, 0, 0, 1}, {30, 1, 2, 1}, {39, 1, 2, 1}});
     // By count, T = 2: frame 0 = events [0, 2), frame 1 = [2, 5).
     auto f = data::integrate_frames(s, {2, data::frame_split::by_count, 4, 4});
     CHECK(f(0, 1, 0, 0) == 1);
@@ -249,10 +252,13 @@ TEST_CASE("frames: hand-computed counts by event count and by time, area resampl
     const auto big = random_stream(20000, 128, 4);
     const auto g = data::integrate_frames(big, {10, data::frame_split::by_time, 48, 48});
     CHECK(xt::sum(g)() == doctest::Approx(20000).epsilon(1e-5));
-    CHECK(xt::sum(data::integrate_frames(small(4, 4, {}), {3, data::frame_split::by_time, 5, 5}))() == 0);
-    CHECK_THROWS_AS(data::integrate_frames(small(4, 4, {{0, 4, 0, 0}}), {1, data::frame_split::by_count, 4, 4}),
+    CHECK(xt::sum(data::integrate_frames(small(4, 4, {}),
+                                         {3, data::frame_split::by_time, 5, 5}))() == 0);
+    CHECK_THROWS_AS(
+        data::integrate_frames(small(4, 4, {{0, 4, 0, 0}}), {1, data::frame_split::by_count, 4, 4}),
+        parameter_error);
+    CHECK_THROWS_AS(data::integrate_frames(s, {0, data::frame_split::by_count, 4, 4}),
                     parameter_error);
-    CHECK_THROWS_AS(data::integrate_frames(s, {0, data::frame_split::by_count, 4, 4}), parameter_error);
 }
 
 TEST_CASE("frame augmentation: flip and shifts move the planes, zero fill") {
@@ -267,7 +273,9 @@ TEST_CASE("frame augmentation: flip and shifts move the planes, zero fill") {
         for (std::size_t y = 0; y < H; ++y)
             for (std::size_t x = 0; x < W; ++x) {
                 const long sy = long(y) - 1, sx = long(x) + 2;
-                const float want = (sy < 0 || sx >= long(W)) ? 0.0f : in[(p * H + std::size_t(sy)) * W + std::size_t(sx)];
+                const float want = (sy < 0 || sx >= long(W))
+                                       ? 0.0f
+                                       : in[(p * H + std::size_t(sy)) * W + std::size_t(sx)];
                 CHECK(out[(p * H + y) * W + x] == want);
             }
     d = {};
@@ -315,7 +323,8 @@ TEST_CASE("emulator: silence, locality, closed path balance, noise rate, determi
     std::vector<int> net(128 * 128, 0);
     for (std::size_t k = 0; k < s.size(); ++k) {
         const auto& e = s.events[k];
-        inside = inside && e.x >= 48 - 8 - 3 && e.x <= 79 + 3 && e.y >= 48 - 4 - 3 && e.y <= 79 + 4 + 3;
+        inside =
+            inside && e.x >= 48 - 8 - 3 && e.x <= 79 + 3 && e.y >= 48 - 4 - 3 && e.y <= 79 + 4 + 3;
         sorted = sorted && (k == 0 || s.events[k - 1].t <= e.t);
         net[std::size_t(e.y) * 128 + e.x] += e.p ? 1 : -1;
         CHECK((e.t >= 0 && e.t <= 200000));
@@ -338,7 +347,8 @@ TEST_CASE("emulator: silence, locality, closed path balance, noise rate, determi
     const auto n = data::emulate_dvs(black.data(), 1, 32, 32, p, 9, 3);
     const double expect = 5 * 128 * 128 * 0.2;
     CHECK(std::abs(double(n.size()) - expect) < 5 * std::sqrt(expect));
-    const auto on = std::count_if(n.events.begin(), n.events.end(), [](auto& e) { return e.p == 1; });
+    const auto on =
+        std::count_if(n.events.begin(), n.events.end(), [](auto& e) { return e.p == 1; });
     CHECK(std::abs(double(on) - expect / 2) < 5 * std::sqrt(expect / 4) + 5 * std::sqrt(expect));
     CHECK(data::emulate_dvs(black.data(), 1, 32, 32, p, 9, 3).events == n.events);
     CHECK(data::emulate_dvs(black.data(), 1, 32, 32, p, 9, 4).events != n.events);
@@ -349,14 +359,14 @@ TEST_CASE("emulator: silence, locality, closed path balance, noise rate, determi
 
 TEST_CASE("cifar10-dvs directory: emulated set, splits, frames, cache, loader batches") {
     const fs::path root = test::scratch_dir("dvs_emulated");
-    auto images = test::random_images(40, 32, 32, 17);  // 4 per class
+    auto images = test::random_images(40, 32, 32, 17); // 4 per class
     images.class_names.assign(data::cifar10_classes.begin(), data::cifar10_classes.end());
     data::emulator_params p;
     p.duration_us = 40000;
     p.step_us = 4000;
     std::size_t calls = 0;
-    const auto sum = data::make_emulated_cifar10_dvs(images, root, 4, p, 3,
-                                                     [&](std::size_t, std::size_t, std::size_t) { ++calls; });
+    const auto sum = data::make_emulated_cifar10_dvs(
+        images, root, 4, p, 3, [&](std::size_t, std::size_t, std::size_t) { ++calls; });
     CHECK(sum.files == 40);
     CHECK(calls == 40);
     CHECK(fs::exists(root / "README.txt"));
@@ -366,8 +376,10 @@ TEST_CASE("cifar10-dvs directory: emulated set, splits, frames, cache, loader ba
     CHECK(ship0.events == data::emulate_dvs(images.image(8), 3, 32, 32, p, 3, 8).events);
 
     // 9:1 per class on 4 recordings: 3 train (index 0..2), 1 test (index 3).
-    const auto train = data::list_cifar10_dvs(root, data::split::train, data::dvs_split_rule::per_class_9_1);
-    const auto test_files = data::list_cifar10_dvs(root, data::split::test, data::dvs_split_rule::per_class_9_1);
+    const auto train =
+        data::list_cifar10_dvs(root, data::split::train, data::dvs_split_rule::per_class_9_1);
+    const auto test_files =
+        data::list_cifar10_dvs(root, data::split::test, data::dvs_split_rule::per_class_9_1);
     CHECK(train.size() == 30);
     CHECK(test_files.size() == 10);
     CHECK(std::all_of(test_files.begin(), test_files.end(), [](auto& f) { return f.index == 3; }));
@@ -408,8 +420,10 @@ TEST_CASE("cifar10-dvs directory: emulated set, splits, frames, cache, loader ba
             const auto i = b.indices[slot];
             const auto d = data::draw_frame_augment({true, 3}, 77, 1, i);
             for (std::size_t t = 0; t < 3; ++t) {
-                data::augment_planes(fs_train.sample(i) + t * want.size(), 2, 24, 24, want.data(), d);
-                CHECK(std::equal(want.begin(), want.end(), b.x.data() + (t * b.size() + slot) * want.size()));
+                data::augment_planes(fs_train.sample(i) + t * want.size(), 2, 24, 24, want.data(),
+                                     d);
+                CHECK(std::equal(want.begin(), want.end(),
+                                 b.x.data() + (t * b.size() + slot) * want.size()));
             }
             ++n;
         }
@@ -418,27 +432,36 @@ TEST_CASE("cifar10-dvs directory: emulated set, splits, frames, cache, loader ba
 
     // The 0-699 / 700-999 rule reads the index from the name.
     fs::rename(root / "cat" / "cifar10_cat_3.aedat", root / "cat" / "cifar10_cat_700.aedat");
-    const auto t700 = data::list_cifar10_dvs(root, data::split::test, data::dvs_split_rule::index_700);
+    const auto t700 =
+        data::list_cifar10_dvs(root, data::split::test, data::dvs_split_rule::index_700);
     REQUIRE(t700.size() == 1);
     CHECK(t700[0].index == 700);
     // A held-out set: every recording is test, in class then index order.
-    const auto all = data::list_cifar10_dvs(root, data::split::test, data::dvs_split_rule::all_test);
+    const auto all =
+        data::list_cifar10_dvs(root, data::split::test, data::dvs_split_rule::all_test);
     REQUIRE(all.size() == 40);
     CHECK(all[12].label == 3);
     CHECK(all[15].index == 700); // cat: 0, 1, 2, 700
     CHECK(data::list_cifar10_dvs(root, data::split::train, data::dvs_split_rule::all_test).empty());
 
     // Malformed directories.
-    test::write_bytes(root / "cat" / "cifar10_cat_01.aedat", test::read_bytes(root / "cat" / "cifar10_cat_1.aedat"));
-    auto [o1, m1] = data_error_of([&] { data::list_cifar10_dvs(root, data::split::train, data::dvs_split_rule::per_class_9_1); });
+    test::write_bytes(root / "cat" / "cifar10_cat_01.aedat",
+                      test::read_bytes(root / "cat" / "cifar10_cat_1.aedat"));
+    auto [o1, m1] = data_error_of([&] {
+        data::list_cifar10_dvs(root, data::split::train, data::dvs_split_rule::per_class_9_1);
+    });
     CHECK(m1.find("repeats recording index 1") != std::string::npos);
     fs::remove(root / "cat" / "cifar10_cat_01.aedat");
     test::write_bytes(root / "cat" / "cifar10_dog_9.aedat", {});
-    auto [o2, m2] = data_error_of([&] { data::list_cifar10_dvs(root, data::split::train, data::dvs_split_rule::per_class_9_1); });
+    auto [o2, m2] = data_error_of([&] {
+        data::list_cifar10_dvs(root, data::split::train, data::dvs_split_rule::per_class_9_1);
+    });
     CHECK(m2.find("cifar10_dog_9.aedat: unexpected entry") != std::string::npos);
     fs::remove(root / "cat" / "cifar10_dog_9.aedat");
     fs::remove_all(root / "frog");
-    auto [o3, m3] = data_error_of([&] { data::list_cifar10_dvs(root, data::split::train, data::dvs_split_rule::per_class_9_1); });
+    auto [o3, m3] = data_error_of([&] {
+        data::list_cifar10_dvs(root, data::split::train, data::dvs_split_rule::per_class_9_1);
+    });
     CHECK(m3.find("frog: missing class folder") != std::string::npos);
     // A malformed recording surfaces through the dataset loader with its name.
     fs::create_directories(root / "frog");
