@@ -31,6 +31,14 @@ inline void add_options(CLI::App& app, run_options& o) {
     app.add_option("--neuron", o.neuron, "ideal | mtj | <fitted-neuron.json>")
         ->capture_default_str();
     app.add_option("--T", o.steps, "SNN time steps")->capture_default_str();
+    app.add_option("--T-early", o.early_steps,
+                   "time steps while training progress < --T-early-until (cheaper early steps; "
+                   "0: always --T)")
+        ->capture_default_str();
+    app.add_option("--T-early-until", o.early_until,
+                   "training progress (0-1, of the epochs or the time budget) at which training "
+                   "switches from --T-early to --T")
+        ->capture_default_str();
     app.add_option("--epochs", o.epochs, "epochs of the schedule (0: until the time budget)")
         ->capture_default_str();
     app.add_option("--time-budget", o.time_budget,

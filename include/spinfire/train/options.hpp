@@ -17,7 +17,9 @@ struct run_options {
         run_options, (std::string, data), // dataset directory
         (std::string, out),               // output directory (metrics, checkpoints, evaluation)
         (std::string, neuron),            // ideal | mtj | <fitted-neuron.json>
-        (std::size_t, steps),             // T, SNN time steps
+        (std::size_t, steps),             // T, SNN time steps (evaluation; training after warm-up)
+        (std::size_t, early_steps), // T while training progress < early_until (0: always T)
+        (double, early_until),      // progress in [0, 1] at which training switches to T
         (std::size_t, epochs),          // epochs of the schedule (0: the time budget alone ends it)
         (double, time_budget),          // minutes of training time (0: none)
         (std::size_t, batch),           // training mini-batch
@@ -51,6 +53,8 @@ inline run_options base_options() {
     run_options o;
     o.neuron = "ideal";
     o.steps = 2;
+    o.early_steps = 0;
+    o.early_until = 0;
     o.epochs = 10;
     o.time_budget = 0;
     o.batch = 128;
@@ -90,6 +94,10 @@ inline nn::precision parse_precision(const std::string& s) {
 inline void validate(const run_options& o) {
     if (o.out.empty()) throw parameter_error("out", "an output directory is required");
     if (o.steps == 0) throw parameter_error("T", "must be >= 1");
+    if (!(o.early_until >= 0 && o.early_until <= 1))
+        throw parameter_error("early_until", "must be in [0, 1]");
+    if (o.early_steps > 0 && o.early_until == 0)
+        throw parameter_error("early_until", "--T-early needs a switch point in (0, 1]");
     if (o.batch == 0) throw parameter_error("batch", "must be >= 1");
     if (o.eval_batch == 0) throw parameter_error("eval_batch", "must be >= 1");
     if (o.threads == 0) throw parameter_error("threads", "must be >= 1");

@@ -6,7 +6,8 @@
 //
 // Progress p in [0, 1] drives the schedule: p = step / (epochs x batches per epoch), or,
 // with a time budget, the larger of that and training time / budget, so the learning rate
-// anneals to zero exactly when the budget runs out. The budget counts training time only
+// anneals to zero exactly when the budget runs out. With --T-early it also picks T: cheap
+// early steps at a smaller T, then the run's T (which every evaluation uses). The budget counts training time only
 // (forward, backward, update and any wait for the loader); test evaluations, checkpoints
 // and the final export are reported separately.
 //
@@ -68,11 +69,18 @@ extern "C" inline void on_interrupt(int) { interrupt_flag().store(true); }
 
 /// Options that must not change across a resume (they shape the weights).
 inline const char* const resume_keys[] = {
-    "steps",        "epochs",          "batch",        "lr",
+    "steps",        "early_steps",     "early_until",  "epochs",          "batch",        "lr",
     "seed",         "optimizer",       "loss",         "momentum",
     "weight_decay", "label_smoothing", "warmup",       "train_per_class",
     "neuron",       "precision",       "match_neuron", "ema"};
 } // namespace detail
+
+/// T of a training step at progress p: --T-early before the switch point, then --T.
+/// Early steps at T = 1 cost ~0.6x a T = 2 step (the first conv runs once either way), so a
+/// time-budgeted run makes more optimizer steps; evaluations always use --T.
+inline std::size_t training_steps(const run_options& o, double p) {
+    return o.early_steps > 0 && p < o.early_until ? o.early_steps : o.steps;
+}
 
 /// The evaluation settings a run's options ask for (steps, batch, precision, test-time
 /// flip, the neuron's spike energy, the class count).
@@ -192,7 +200,9 @@ public:
             const auto t0 = clock::now();
             auto b = next.get();
             if (step_ + 1 < (total > 0 ? total : ~std::size_t(0))) next = batch_at(step_ + 1);
-            const double lr = scheduled_lr(o_.lr, o_.warmup, progress_of(step_, train_seconds_));
+            const double p = progress_of(step_, train_seconds_);
+            const double lr = scheduled_lr(o_.lr, o_.warmup, p);
+            ctx.steps = training_steps(o_, p);
             to_input(b.x, x_);
             ctx.iteration = step_;
             const nn::tensor& out = net_->forward(x_, ctx);

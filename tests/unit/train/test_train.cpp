@@ -222,6 +222,67 @@ TEST_CASE("trainer: stopping after k steps and resuming gives the uninterrupted 
     CHECK_THROWS_WITH_AS(td.run(), doctest::Contains("lr"), parameter_error);
 }
 
+TEST_CASE("trainer with --T-early: T = 1 steps until the switch point, --T after, resumable") {
+    auto probe = train::cifar10_recipe();
+    probe.early_steps = 1;
+    probe.early_until = 0.5;
+    CHECK(train::training_steps(probe, 0.0) == 1);
+    CHECK(train::training_steps(probe, 0.499) == 1);
+    CHECK(train::training_steps(probe, 0.5) == 2);
+    probe.early_steps = 0;
+    CHECK(train::training_steps(probe, 0.0) == 2);
+
+    const auto train_set = synthetic_set(200, 1), test_set = synthetic_set(100, 2);
+    const auto norm = data::cifar10_normalization();
+    const data::image_source tr(train_set, norm, data::augment_options{}), te(test_set, norm);
+    const train::run_description d{
+        "cifar10_fast<4>", {{"name", "synthetic"}}, train_set.class_names};
+    const auto dir = test::scratch_dir("train_early_t");
+    auto early = [&](const char* name) {
+        auto o = small_options(dir / name);
+        o.early_steps = 1;
+        o.early_until = 0.5; // 12 steps: 0-5 at T = 1, 6-11 at T = 2
+        return o;
+    };
+    auto run = [&](net_type& net, const train::run_options& o) {
+        return train::trainer<net_type, data::image_source>(net, tr, te, o, d).run();
+    };
+
+    // the early phase is a T = 1 run: 6 steps of each give the same weights bit for bit
+    auto oa = early("a");
+    oa.max_steps = 6;
+    auto net_a = make_net();
+    run(net_a, oa);
+    auto ob = small_options(dir / "b");
+    ob.steps = 1;
+    ob.max_steps = 6;
+    auto net_b = make_net();
+    run(net_b, ob);
+    CHECK(snapshot(net_a) == snapshot(net_b));
+
+    // after the switch it is not: the full run differs from 12 steps at T = 1
+    auto net_c = make_net();
+    const auto rc = run(net_c, early("c"));
+    CHECK(rc.steps == 12);
+    ob.max_steps = 0;
+    ob.out = (dir / "b12").string();
+    auto net_d = make_net();
+    run(net_d, ob);
+    CHECK_FALSE(snapshot(net_c) == snapshot(net_d));
+
+    // resuming the 6-step run across the switch gives the uninterrupted run's weights
+    oa.max_steps = 0;
+    oa.resume = true;
+    auto net_e = make_net();
+    run(net_e, oa);
+    CHECK(snapshot(net_e) == snapshot(net_c));
+
+    // and a resume with another switch point is refused, naming the option
+    oa.early_until = 0.25;
+    auto net_f = make_net();
+    CHECK_THROWS_WITH_AS(run(net_f, oa), doctest::Contains("early_until"), parameter_error);
+}
+
 TEST_CASE("trainer with --ema: resume is exact and --evaluate scores the averaged weights") {
     const auto train_set = synthetic_set(200, 1), test_set = synthetic_set(100, 2);
     const auto norm = data::cifar10_normalization();
