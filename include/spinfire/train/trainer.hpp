@@ -7,9 +7,9 @@
 // Progress p in [0, 1] drives the schedule: p = step / (epochs x batches per epoch), or,
 // with a time budget, the larger of that and training time / budget, so the learning rate
 // anneals to zero exactly when the budget runs out. With --T-early it also picks T: cheap
-// early steps at a smaller T, then the run's T (which every evaluation uses). The budget counts training time only
-// (forward, backward, update and any wait for the loader); test evaluations, checkpoints
-// and the final export are reported separately.
+// early steps at a smaller T, then the run's T (which every evaluation uses). The budget counts
+// training time only (forward, backward, update and any wait for the loader); test evaluations,
+// checkpoints and the final export are reported separately.
 //
 // With --ema the evaluations and the exported weights are the exponential moving average
 // of the weights (batch-norm statistics stay the live ones); its state is checkpointed.
@@ -69,10 +69,9 @@ extern "C" inline void on_interrupt(int) { interrupt_flag().store(true); }
 
 /// Options that must not change across a resume (they shape the weights).
 inline const char* const resume_keys[] = {
-    "steps",        "early_steps",     "early_until",  "epochs",          "batch",        "lr",
-    "seed",         "optimizer",       "loss",         "momentum",
-    "weight_decay", "label_smoothing", "warmup",       "train_per_class",
-    "neuron",       "precision",       "match_neuron", "ema"};
+    "steps",  "early_steps",     "early_until", "epochs",    "batch",        "lr",
+    "seed",   "optimizer",       "loss",        "momentum",  "weight_decay", "label_smoothing",
+    "warmup", "train_per_class", "neuron",      "precision", "match_neuron", "ema"};
 } // namespace detail
 
 /// T of a training step at progress p: --T-early before the switch point, then --T.
