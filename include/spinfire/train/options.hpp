@@ -17,9 +17,9 @@ struct run_options {
         run_options, (std::string, data), // dataset directory
         (std::string, out),               // output directory (metrics, checkpoints, evaluation)
         (std::string, neuron),            // ideal | mtj | <fitted-neuron.json>
-        (std::size_t, steps),             // T, SNN time steps (evaluation; training after warm-up)
-        (std::size_t, early_steps),       // T while training progress < early_until (0: always T)
-        (double, early_until),            // progress in [0, 1] at which training switches to T
+        (std::size_t, steps), // T, SNN time steps (evaluation; training after the early phase)
+        (std::size_t, early_steps),     // T while training progress < early_until (0: always T)
+        (double, early_until),          // progress in [0, 1] at which training switches to T
         (std::size_t, epochs),          // epochs of the schedule (0: the time budget alone ends it)
         (double, time_budget),          // minutes of training time (0: none)
         (std::size_t, batch),           // training mini-batch
