@@ -9,6 +9,7 @@
 // evaluation.json, confusion.csv/png, checkpoint.bin/json and weights/*.npy + manifest.json.
 #include <cstdio>
 #include <string>
+#include <utility>
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
@@ -90,21 +91,18 @@ int main(int argc, char** argv) {
             {"test_samples", test_set.size()}};
         fmt::print("CIFAR-10 from {} ({}): {} training, {} test images\n", o.data,
                    dataset["source"].get<std::string>(), train_set.size(), test_set.size());
-        if (net_name == "fast" && width == 48)
-            return run(train::cifar10_fast<train::neuron_model, 48>(), "cifar10_fast<48>",
-                       &train_set, test_set, o, dataset, checkpoint);
-        if (net_name == "fast" && width == 64)
-            return run(train::cifar10_fast<train::neuron_model, 64>(), "cifar10_fast<64>",
-                       &train_set, test_set, o, dataset, checkpoint);
-        if (net_name == "fast")
-            return run(train::cifar10_fast<train::neuron_model, 32>(), "cifar10_fast<32>",
-                       &train_set, test_set, o, dataset, checkpoint);
-        return run(train::vgg_s<train::neuron_model>(), "vgg_s", &train_set, test_set, o, dataset,
-                   checkpoint);
-    } catch (const spinfire::error& e) {
-        fmt::print(stderr, "error: {}\n", e.what());
-        return 1;
-    } catch (const std::exception& e) {
+        auto train_or_evaluate = [&](auto net, const std::string& name) {
+            return run(std::move(net), name, &train_set, test_set, o, dataset, checkpoint);
+        };
+        if (net_name == "vgg_s")
+            return train_or_evaluate(train::vgg_s<train::neuron_model>(), "vgg_s");
+        const std::string fast = fmt::format("cifar10_fast<{}>", width);
+        if (width == 48)
+            return train_or_evaluate(train::cifar10_fast<train::neuron_model, 48>(), fast);
+        if (width == 64)
+            return train_or_evaluate(train::cifar10_fast<train::neuron_model, 64>(), fast);
+        return train_or_evaluate(train::cifar10_fast<train::neuron_model, 32>(), fast);
+    } catch (const std::exception& e) { // spinfire::error and the standard library's
         fmt::print(stderr, "error: {}\n", e.what());
         return 1;
     }
