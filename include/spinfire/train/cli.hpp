@@ -83,6 +83,10 @@ inline void add_options(CLI::App& app, run_options& o) {
     app.add_option("--flip-tta", o.flip_tta,
                    "test-time augmentation: average each test sample's output with its mirror's")
         ->capture_default_str();
+    app.add_option("--shift-tta", o.shift_tta,
+                   "test-time augmentation: also average the outputs of copies shifted by N "
+                   "pixels down-right and up-left (vacated pixels 0, the channel mean; 0: off)")
+        ->capture_default_str();
     app.add_option("--match-neuron", o.match_neuron,
                    "start the BN scale before each neuron at mean threshold / gain (1 for ideal)")
         ->capture_default_str();

@@ -93,10 +93,15 @@ struct eval_settings {
     nn::precision prec = nn::precision::f32;
     nn::energy_model energy{};
     std::size_t classes = 10;
-    /// Test-time augmentation: classify each sample and its left-right mirror and average the
-    /// two outputs. Two forward passes per sample: spike rates stay per neuron and step, SOPs
-    /// and energy stay per forward pass (double them for the cost per classified sample).
+    /// Test-time augmentation: classify each sample and its left-right mirror (flip), and
+    /// copies translated by (shift, shift) and (-shift, -shift) pixels (mirrored too when
+    /// flip), and average all views' outputs equally. One forward pass per view: spike rates
+    /// stay per neuron and step, SOPs and energy stay per forward pass (multiply them by the
+    /// view count for the cost per classified sample).
     bool flip = false;
+    std::size_t shift = 0;
+
+    std::size_t views() const { return (flip ? 2 : 1) * (shift ? 3 : 1); }
 };
 
 /// Mirrors every row of x ([T, B, C, H, W]) left-right in place.
@@ -104,6 +109,28 @@ inline void mirror_width(nn::tensor& x) {
     const std::size_t w = x.shape()[4], rows = x.size() / std::max<std::size_t>(w, 1);
     float* d = x.data();
     for (std::size_t r = 0; r < rows; ++r) std::reverse(d + r * w, d + (r + 1) * w);
+}
+
+/// out = x ([T, B, C, H, W]) translated by d pixels down and right (d < 0: up and left);
+/// vacated pixels are 0, the channel mean of normalized images and "no event" of event frames.
+inline void translate(const nn::tensor& x, nn::tensor& out, std::ptrdiff_t d) {
+    const auto& s = x.shape();
+    if (out.shape() != s) out = nn::tensor::from_shape(s);
+    const auto H = std::ptrdiff_t(s[3]), W = std::ptrdiff_t(s[4]);
+    const std::size_t planes = x.size() / std::max<std::size_t>(std::size_t(H * W), 1);
+    // source columns [x0, x1) land on [x0 + d, x1 + d)
+    const std::ptrdiff_t x0 = std::max<std::ptrdiff_t>(0, -d), x1 = std::min(W, W - d);
+    for (std::size_t p = 0; p < planes; ++p) {
+        const float* src = x.data() + p * std::size_t(H * W);
+        float* dst = out.data() + p * std::size_t(H * W);
+        for (std::ptrdiff_t y = 0; y < H; ++y) {
+            float* row = dst + y * W;
+            const std::ptrdiff_t sy = y - d;
+            std::fill(row, row + W, 0.0f);
+            if (sy < 0 || sy >= H || x1 <= x0) continue;
+            std::copy(src + sy * W + x0, src + sy * W + x1, row + x0 + d);
+        }
+    }
 }
 
 /// Runs net in inference mode (BN folded into the convolutions) over every sample of src.
@@ -123,19 +150,33 @@ evaluation evaluate(Net& net, const Source& src, const eval_settings& s,
     ctx.collect_metrics = true;
     net.reset_metrics();
     data::loader<Source> ld(src, s.batch, false, false, 0);
-    nn::tensor x, both;
+    const std::ptrdiff_t shift = std::ptrdiff_t(s.shift);
+    const std::vector<std::ptrdiff_t> shifts =
+        shift ? std::vector<std::ptrdiff_t>{0, shift, -shift} : std::vector<std::ptrdiff_t>{0};
+    nn::tensor x, view, sum;
     for (auto& b : ld.epoch(0)) {
         to_input(b.x, x);
-        ++ctx.iteration; // a fresh read-noise draw per forward pass
-        const nn::tensor* res = &net.forward(x, ctx);
-        if (s.flip) {
-            both = *res;
-            mirror_width(x);
-            ++ctx.iteration;
-            both += net.forward(x, ctx);
-            both *= 0.5f;
-            res = &both;
-        }
+        const nn::tensor* res = nullptr;
+        for (const auto d : shifts)
+            for (int mirrored = 0; mirrored <= int(s.flip); ++mirrored) {
+                const nn::tensor* in = &x;
+                if (d != 0 || mirrored) {
+                    translate(x, view, d);
+                    if (mirrored) mirror_width(view);
+                    in = &view;
+                }
+                ++ctx.iteration; // a fresh read-noise draw per forward pass
+                const nn::tensor& o = net.forward(*in, ctx);
+                if (s.views() == 1) {
+                    res = &o;
+                } else if (res == nullptr) {
+                    sum = o;
+                    res = &sum;
+                } else {
+                    sum += o;
+                }
+            }
+        if (s.views() > 1) sum *= 1.0f / float(s.views());
         const nn::tensor& out = *res;
         const auto r =
             nn::cross_entropy(out, std::span<const int>(b.labels.data(), b.labels.size()));

@@ -40,6 +40,7 @@ struct run_options {
         (std::size_t, eval_every), // test evaluation every N epochs (0: only at the end)
         (std::size_t, eval_batch), // evaluation mini-batch
         (bool, flip_tta),          // evaluate each test sample and its mirror, average outputs
+        (std::size_t, shift_tta),  // also evaluate copies shifted by +-N pixels, average outputs
         (bool, match_neuron),      // BN scale before each neuron starts at threshold / gain
         (double, ema),             // EMA decay of the weights evaluated and exported (0: off)
         (double, device_spread), // --evaluate: relative per-neuron spread of the neuron parameters
@@ -75,6 +76,7 @@ inline run_options base_options() {
     o.eval_every = 1;
     o.eval_batch = 250;
     o.flip_tta = false;
+    o.shift_tta = 0;
     o.match_neuron = true;
     o.ema = 0;
     o.device_spread = 0;

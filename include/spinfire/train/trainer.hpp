@@ -82,7 +82,7 @@ inline std::size_t training_steps(const run_options& o, double p) {
 }
 
 /// The evaluation settings a run's options ask for (steps, batch, precision, test-time
-/// flip, the neuron's spike energy, the class count).
+/// flip and shifts, the neuron's spike energy, the class count).
 inline eval_settings evaluation_settings(const run_options& o, const neuron_choice& n,
                                          std::size_t classes) {
     eval_settings s;
@@ -92,6 +92,7 @@ inline eval_settings evaluation_settings(const run_options& o, const neuron_choi
     s.energy.pj_per_spike = n.pj_per_spike;
     s.classes = classes ? classes : 10;
     s.flip = o.flip_tta;
+    s.shift = o.shift_tta;
     return s;
 }
 
@@ -516,7 +517,10 @@ evaluation evaluate_checkpoint(Net& net, const Source& test, run_options o,
     if (dev.active()) set_device(net, n, dev);
     evaluation e =
         evaluate(net, test, evaluation_settings(o, n, d.class_names.size()), d.class_names);
-    e.conditions = {{"neuron", to_json(n)}, {"device", to_json(dev)}, {"flip_tta", o.flip_tta}};
+    e.conditions = {{"neuron", to_json(n)},
+                    {"device", to_json(dev)},
+                    {"flip_tta", o.flip_tta},
+                    {"shift_tta", o.shift_tta}};
     write_evaluation(o.out, e);
     export_weights(net, o.out + "/weights",
                    {{"network", d.network},

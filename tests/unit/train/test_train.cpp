@@ -16,6 +16,8 @@
 #include <spinfire/data/cifar10.hpp>
 #include <spinfire/data/image_source.hpp>
 #include <spinfire/train.hpp>
+#include <xtensor/xview.hpp>
+#include <xtensor/xmanipulation.hpp>
 
 #include "test_support.hpp"
 
@@ -80,6 +82,21 @@ train::run_options small_options(const std::filesystem::path& out) {
     o.seed = 7;
     return o;
 }
+
+/// Trainers on a 200-image synthetic training set and a 100-image test set.
+struct synthetic_runs {
+    data::image_set train_set = synthetic_set(200, 1), test_set = synthetic_set(100, 2);
+    data::image_source tr{train_set, data::cifar10_normalization(), data::augment_options{}};
+    data::image_source te{test_set, data::cifar10_normalization()};
+    train::run_description d{"cifar10_fast<4>", {{"name", "synthetic"}}, train_set.class_names};
+
+    synthetic_runs() = default;
+    synthetic_runs(const synthetic_runs&) = delete; // tr and te point into the sets
+
+    train::run_result run(net_type& net, const train::run_options& o) const {
+        return train::trainer<net_type, data::image_source>(net, tr, te, o, d).run();
+    }
+};
 
 /// A python3 that has numpy (Debian's python3-numpy may sit beside another python3).
 std::string python_with_numpy() {
@@ -173,16 +190,12 @@ TEST_CASE("set_device: per-neuron draws with the requested spread, read noise on
 
 TEST_CASE("trainer: stopping after k steps and resuming gives the uninterrupted run's weights bit "
           "for bit") {
-    const auto train_set = synthetic_set(200, 1), test_set = synthetic_set(100, 2);
-    const auto norm = data::cifar10_normalization();
-    const data::image_source tr(train_set, norm, data::augment_options{}), te(test_set, norm);
-    const train::run_description d{
-        "cifar10_fast<4>", {{"name", "synthetic"}}, train_set.class_names};
+    const synthetic_runs runs;
     const auto dir = test::scratch_dir("train_resume");
 
     auto net_a = make_net();
     auto oa = small_options(dir / "a");
-    const auto ra = train::trainer<net_type, data::image_source>(net_a, tr, te, oa, d).run();
+    const auto ra = runs.run(net_a, oa);
     CHECK(ra.stop_reason == "epochs");
     CHECK(ra.steps == 2 * (200 / 32));
 
@@ -190,14 +203,14 @@ TEST_CASE("trainer: stopping after k steps and resuming gives the uninterrupted 
     auto ob = small_options(dir / "b");
     ob.max_steps = 9;
     auto net_b = make_net();
-    const auto rb = train::trainer<net_type, data::image_source>(net_b, tr, te, ob, d).run();
+    const auto rb = runs.run(net_b, ob);
     CHECK(rb.stop_reason == "max_steps");
     CHECK(rb.steps == 9);
     CHECK_FALSE(snapshot(net_b) == snapshot(net_a));
     ob.max_steps = 0;
     ob.resume = true;
     auto net_c = make_net();
-    const auto rc = train::trainer<net_type, data::image_source>(net_c, tr, te, ob, d).run();
+    const auto rc = runs.run(net_c, ob);
     CHECK(rc.stop_reason == "epochs");
     CHECK(rc.steps == ra.steps);
     CHECK(snapshot(net_c) == snapshot(net_a));
@@ -218,8 +231,7 @@ TEST_CASE("trainer: stopping after k steps and resuming gives the uninterrupted 
     auto od = ob;
     od.lr = 0.05;
     auto net_d = make_net();
-    train::trainer<net_type, data::image_source> td(net_d, tr, te, od, d);
-    CHECK_THROWS_WITH_AS(td.run(), doctest::Contains("lr"), parameter_error);
+    CHECK_THROWS_WITH_AS(runs.run(net_d, od), doctest::Contains("lr"), parameter_error);
 }
 
 TEST_CASE("trainer with --T-early: T = 1 steps until the switch point, --T after, resumable") {
@@ -232,11 +244,7 @@ TEST_CASE("trainer with --T-early: T = 1 steps until the switch point, --T after
     probe.early_steps = 0;
     CHECK(train::training_steps(probe, 0.0) == 2);
 
-    const auto train_set = synthetic_set(200, 1), test_set = synthetic_set(100, 2);
-    const auto norm = data::cifar10_normalization();
-    const data::image_source tr(train_set, norm, data::augment_options{}), te(test_set, norm);
-    const train::run_description d{
-        "cifar10_fast<4>", {{"name", "synthetic"}}, train_set.class_names};
+    const synthetic_runs runs;
     const auto dir = test::scratch_dir("train_early_t");
     auto early = [&](const char* name) {
         auto o = small_options(dir / name);
@@ -244,9 +252,7 @@ TEST_CASE("trainer with --T-early: T = 1 steps until the switch point, --T after
         o.early_until = 0.5; // 12 steps: 0-5 at T = 1, 6-11 at T = 2
         return o;
     };
-    auto run = [&](net_type& net, const train::run_options& o) {
-        return train::trainer<net_type, data::image_source>(net, tr, te, o, d).run();
-    };
+    auto run = [&](net_type& net, const train::run_options& o) { return runs.run(net, o); };
 
     // the early phase is a T = 1 run: 6 steps of each give the same weights bit for bit
     auto oa = early("a");
@@ -284,33 +290,29 @@ TEST_CASE("trainer with --T-early: T = 1 steps until the switch point, --T after
 }
 
 TEST_CASE("trainer with --ema: resume is exact and --evaluate scores the averaged weights") {
-    const auto train_set = synthetic_set(200, 1), test_set = synthetic_set(100, 2);
-    const auto norm = data::cifar10_normalization();
-    const data::image_source tr(train_set, norm, data::augment_options{}), te(test_set, norm);
-    const train::run_description d{
-        "cifar10_fast<4>", {{"name", "synthetic"}}, train_set.class_names};
+    const synthetic_runs runs;
     const auto dir = test::scratch_dir("train_ema");
     auto net_a = make_net();
     auto oa = small_options(dir / "a");
     oa.ema = 0.9;
-    const auto ra = train::trainer<net_type, data::image_source>(net_a, tr, te, oa, d).run();
+    const auto ra = runs.run(net_a, oa);
 
     auto ob = small_options(dir / "b");
     ob.ema = 0.9;
     ob.max_steps = 9;
     auto net_b = make_net();
-    train::trainer<net_type, data::image_source>(net_b, tr, te, ob, d).run();
+    runs.run(net_b, ob);
     ob.max_steps = 0;
     ob.resume = true;
     auto net_c = make_net();
-    const auto rc = train::trainer<net_type, data::image_source>(net_c, tr, te, ob, d).run();
+    const auto rc = runs.run(net_c, ob);
     CHECK(snapshot(net_c) == snapshot(net_a)); // live weights
     CHECK(rc.test.loss == ra.test.loss);       // evaluated on the average, which resumed too
 
     // the checkpoint holds the average: evaluating it alone reproduces the run's figures,
     // and the averaged weights differ from the live ones
     auto net_e = make_net();
-    const auto ev = train::evaluate_checkpoint(net_e, te, small_options(dir / "eval"), d,
+    const auto ev = train::evaluate_checkpoint(net_e, runs.te, small_options(dir / "eval"), runs.d,
                                                (dir / "a" / "checkpoint.bin").string());
     CHECK(ev.loss == ra.test.loss);
     CHECK(ev.correct == ra.test.correct);
@@ -357,7 +359,7 @@ TEST_CASE("evaluation files: confusion CSV and PNG agree with the counts, metric
     CHECK(p == std::vector<int>{1, 2});
 }
 
-TEST_CASE("evaluate with flip: scores the mean of each image's and its mirror image's outputs") {
+TEST_CASE("evaluate with flip and shifts: scores the mean of the views' outputs") {
     auto net = make_net();
     net.initialize(11);
     net.visit_parameters(
@@ -405,6 +407,38 @@ TEST_CASE("evaluate with flip: scores the mean of each image's and its mirror im
     CHECK(both.correct == correct);
     CHECK(both.loss == doctest::Approx(loss / 40).epsilon(1e-6));
     CHECK(std::abs(plain.loss - both.loss) > 1e-3); // the mirror changes the outputs
+
+    // with shifts: six views (shift 0, +3, -3, each plain and mirrored); second
+    // implementation builds each view with xtensor strided views and flip
+    s.shift = 3;
+    CHECK(s.views() == 6);
+    const train::evaluation six = train::evaluate(net, src, s);
+    using xt::all, xt::range;
+    const std::ptrdiff_t H = 32;
+    double loss6 = 0;
+    std::size_t correct6 = 0;
+    for (auto& b : la.epoch(0)) {
+        train::to_input(b.x, x);
+        nn::tensor mean = xt::zeros<float>(net.forward(x, ctx).shape());
+        for (const std::ptrdiff_t d : {0, 3, -3})
+            for (const bool mirror : {false, true}) {
+                nn::tensor v = xt::zeros_like(x);
+                const auto lo = std::max<std::ptrdiff_t>(d, 0), hi = std::min(H, H + d);
+                xt::view(v, all(), all(), all(), range(lo, hi), range(lo, hi)) =
+                    xt::view(x, all(), all(), all(), range(lo - d, hi - d), range(lo - d, hi - d));
+                if (mirror) v = xt::eval(xt::flip(v, 4));
+                mean += net.forward(v, ctx);
+            }
+        mean /= 6.0f;
+        loss6 +=
+            nn::cross_entropy(mean, std::span<const int>(b.labels.data(), b.labels.size())).value *
+            double(b.size());
+        const auto p = train::predictions(mean);
+        for (std::size_t i = 0; i < b.size(); ++i) correct6 += p[i] == b.labels[i];
+    }
+    CHECK(six.correct == correct6);
+    CHECK(six.loss == doctest::Approx(loss6 / 40).epsilon(1e-5));
+    CHECK(std::abs(six.loss - both.loss) > 1e-3); // the shifts change the outputs
 }
 
 TEST_CASE("export: numpy loads every .npy listed in the manifest with the right shape and values") {
