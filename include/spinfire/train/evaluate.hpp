@@ -17,6 +17,7 @@
 #include <xtensor/xtensor.hpp>
 
 #include "spinfire/core/error.hpp"
+#include "spinfire/data/frame_source.hpp"
 #include "spinfire/data/loader.hpp"
 #include "spinfire/io/atomic_file.hpp"
 #include "spinfire/io/json.hpp"
@@ -104,33 +105,15 @@ struct eval_settings {
     std::size_t views() const { return (flip ? 2 : 1) * (shift ? 3 : 1); }
 };
 
-/// Mirrors every row of x ([T, B, C, H, W]) left-right in place.
-inline void mirror_width(nn::tensor& x) {
-    const std::size_t w = x.shape()[4], rows = x.size() / std::max<std::size_t>(w, 1);
-    float* d = x.data();
-    for (std::size_t r = 0; r < rows; ++r) std::reverse(d + r * w, d + (r + 1) * w);
-}
-
-/// out = x ([T, B, C, H, W]) translated by d pixels down and right (d < 0: up and left);
-/// vacated pixels are 0, the channel mean of normalized images and "no event" of event frames.
-inline void translate(const nn::tensor& x, nn::tensor& out, std::ptrdiff_t d) {
+/// out = x ([T, B, C, H, W]) translated by d pixels down and right (d < 0: up and left), then
+/// mirrored left-right if asked; vacated pixels are 0 (the channel mean of normalized images,
+/// "no event" of event frames). Shares the event frames' augmentation kernel.
+inline void test_view(const nn::tensor& x, nn::tensor& out, std::ptrdiff_t d, bool mirrored) {
     const auto& s = x.shape();
     if (out.shape() != s) out = nn::tensor::from_shape(s);
-    const auto H = std::ptrdiff_t(s[3]), W = std::ptrdiff_t(s[4]);
-    const std::size_t planes = x.size() / std::max<std::size_t>(std::size_t(H * W), 1);
-    // source columns [x0, x1) land on [x0 + d, x1 + d)
-    const std::ptrdiff_t x0 = std::max<std::ptrdiff_t>(0, -d), x1 = std::min(W, W - d);
-    for (std::size_t p = 0; p < planes; ++p) {
-        const float* src = x.data() + p * std::size_t(H * W);
-        float* dst = out.data() + p * std::size_t(H * W);
-        for (std::ptrdiff_t y = 0; y < H; ++y) {
-            float* row = dst + y * W;
-            const std::ptrdiff_t sy = y - d;
-            std::fill(row, row + W, 0.0f);
-            if (sy < 0 || sy >= H || x1 <= x0) continue;
-            std::copy(src + sy * W + x0, src + sy * W + x1, row + x0 + d);
-        }
-    }
+    // augment_planes mirrors first, then shifts: the mirrored view's column shift is -d
+    data::augment_planes(x.data(), s[0] * s[1] * s[2], s[3], s[4], out.data(),
+                         data::frame_draw{mirrored, d, mirrored ? -d : d});
 }
 
 /// Runs net in inference mode (BN folded into the convolutions) over every sample of src.
@@ -161,8 +144,7 @@ evaluation evaluate(Net& net, const Source& src, const eval_settings& s,
             for (int mirrored = 0; mirrored <= int(s.flip); ++mirrored) {
                 const nn::tensor* in = &x;
                 if (d != 0 || mirrored) {
-                    translate(x, view, d);
-                    if (mirrored) mirror_width(view);
+                    test_view(x, view, d, mirrored);
                     in = &view;
                 }
                 ++ctx.iteration; // a fresh read-noise draw per forward pass
