@@ -45,6 +45,7 @@ int run(Net net, const std::string& name, const data::image_set* train_set,
         return 0;
     }
     data::augment_options aug; // random crop with 4-pixel zero padding + horizontal flip
+    aug.alternate_flip = o.alternate_flip;
     const data::image_source train_src(*train_set, norm, aug);
     train::trainer<Net, data::image_source> t(net, train_src, test_src, o, d);
     t.run();

@@ -91,7 +91,9 @@ int main(int argc, char** argv) {
                 100 * e.accuracy(), e.samples, e.positive_rate, e.negative_rate, o.out);
             return 0;
         }
-        const data::frame_source train_src(train_set, data::frame_augment_options{});
+        data::frame_augment_options aug; // flip + shifts up to 5 pixels
+        aug.alternate_flip = o.alternate_flip;
+        const data::frame_source train_src(train_set, aug);
         train::trainer<decltype(net), data::frame_source> t(net, train_src, test_src, o, d);
         t.run();
     } catch (const std::exception& e) {

@@ -23,6 +23,9 @@ struct augment_options {
     padding_mode padding = padding_mode::zero; ///< zero = black pixels before normalization (torchvision's default)
     bool flip = true;                          ///< horizontal flip with probability 1/2
     std::size_t cutout = 0;                    ///< side of a square set to 0 after normalization; 0: off
+    /// With flip: each image is flipped in every other epoch, from a random phase per image
+    /// (airbench's alternating flip: any two consecutive epochs show both orientations).
+    bool alternate_flip = false;
 };
 
 /// Per-channel mean and standard deviation of pixel/255.
@@ -71,10 +74,23 @@ namespace detail {
 // Domain tags keep the streams of different uses of one seed apart.
 inline constexpr std::uint64_t augment_domain = 0x61756720'00000000ull;  // "aug "
 inline constexpr std::uint64_t shuffle_domain = 0x73687566'00000000ull;  // "shuf"
+inline constexpr std::uint64_t flip_domain = 0x666c6970'00000000ull;     // "flip"
 
 inline rng::stream sample_stream(std::uint64_t seed, std::uint64_t domain, std::uint64_t epoch,
                                  std::uint64_t index) {
     return rng::stream(seed ^ domain, index, epoch << 32);
+}
+
+/// With flip, a random flip (one draw from s, taken also when alternating so that the later
+/// draws do not move), or with alternate the flip of every other epoch from a per-image
+/// random phase.
+inline bool draw_flip(bool flip, bool alternate, rng::stream& s, std::uint64_t seed,
+                      std::uint64_t epoch, std::uint64_t index) {
+    if (!flip) return false;
+    const bool random = (s.next_u32() & 1u) != 0;
+    if (!alternate) return random;
+    const std::uint64_t phase = sample_stream(seed, flip_domain, 0, index).next_u32() & 1u;
+    return ((phase + epoch) & 1u) != 0;
 }
 
 /// numpy 'reflect' (edge not repeated) for an index at most one size outside [0, n).
@@ -93,7 +109,7 @@ inline augment_draw draw_augment(const augment_options& o, std::size_t height, s
     const auto span = std::uint32_t(2 * o.crop_padding + 1);
     d.dy = s.below(span);
     d.dx = s.below(span);
-    d.flip = o.flip && (s.next_u32() & 1u);
+    d.flip = detail::draw_flip(o.flip, o.alternate_flip, s, seed, epoch, index);
     d.cut_y = std::ptrdiff_t(s.below(std::uint32_t(height)));
     d.cut_x = std::ptrdiff_t(s.below(std::uint32_t(width)));
     return d;
@@ -150,7 +166,7 @@ inline void augment_image(const std::uint8_t* SPINFIRE_RESTRICT src, std::size_t
 /// Normalization only (evaluation).
 inline void normalize_image(const std::uint8_t* src, std::size_t channels, std::size_t height,
                             std::size_t width, float* dst, const normalization& n) {
-    augment_image(src, channels, height, width, dst, augment_options{0, padding_mode::zero, false, 0},
+    augment_image(src, channels, height, width, dst, augment_options{.crop_padding = 0, .flip = false},
                   n, augment_draw{});
 }
 

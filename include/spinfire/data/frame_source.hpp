@@ -32,6 +32,7 @@ struct frame_set {
 struct frame_augment_options {
     bool flip = true;           ///< horizontal flip with probability 1/2
     std::size_t max_shift = 5;  ///< shift each axis by a uniform integer in [-max, max], zero fill
+    bool alternate_flip = false; ///< flip in every other epoch instead (as augment_options)
 };
 
 struct frame_draw {
@@ -43,7 +44,7 @@ inline frame_draw draw_frame_augment(const frame_augment_options& o, std::uint64
                                      std::uint64_t epoch, std::uint64_t index) {
     rng::stream s = detail::sample_stream(seed, detail::augment_domain, epoch, index);
     frame_draw d;
-    d.flip = o.flip && (s.next_u32() & 1u);
+    d.flip = detail::draw_flip(o.flip, o.alternate_flip, s, seed, epoch, index);
     const auto span = std::uint32_t(2 * o.max_shift + 1);
     d.dy = std::ptrdiff_t(s.below(span)) - std::ptrdiff_t(o.max_shift);
     d.dx = std::ptrdiff_t(s.below(span)) - std::ptrdiff_t(o.max_shift);

@@ -67,6 +67,13 @@ inline void add_options(CLI::App& app, run_options& o) {
         ->capture_default_str();
     app.add_option("--warmup", o.warmup, "fraction of the run spent warming the lr up")
         ->capture_default_str();
+    app.add_option("--whiten", o.whiten,
+                   "start the first conv as +/- whitened patch directions of the training images")
+        ->capture_default_str();
+    app.add_option("--alternate-flip", o.alternate_flip,
+                   "flip each training image in every other epoch (random phase per image) "
+                   "instead of independently per epoch")
+        ->capture_default_str();
     app.add_option("--train-per-class", o.train_per_class,
                    "use the first N training samples per class (0: all)")
         ->capture_default_str();

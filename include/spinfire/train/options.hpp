@@ -34,6 +34,8 @@ struct run_options {
         (double, weight_decay),         // L2 (SGD) or decoupled (AdamW) decay
         (double, label_smoothing),      // CE label smoothing
         (double, warmup),               // fraction of the run spent ramping the lr up
+        (bool, whiten),                 // first conv starts as whitened patch directions
+        (bool, alternate_flip),         // flip each image in every other epoch, not at random
         (std::size_t, train_per_class), // 0: all; else the first N training samples per class
         (std::size_t, test_per_class),  // 0: all; else the first N test samples per class
         (std::size_t, max_steps),  // stop (and checkpoint) after this many optimizer steps; 0: off
@@ -70,6 +72,8 @@ inline run_options base_options() {
     o.weight_decay = 5e-4;
     o.label_smoothing = 0.1;
     o.warmup = 0.15;
+    o.whiten = false;
+    o.alternate_flip = false;
     o.train_per_class = 0;
     o.test_per_class = 0;
     o.max_steps = 0;

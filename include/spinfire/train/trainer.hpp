@@ -50,6 +50,7 @@
 #include "spinfire/train/export.hpp"
 #include "spinfire/train/neuron_choice.hpp"
 #include "spinfire/train/options.hpp"
+#include "spinfire/train/whiten.hpp"
 
 namespace spinfire::train {
 
@@ -134,6 +135,12 @@ public:
         threads budget(o_.threads);
         fs::create_directories(o_.out);
         net_->initialize(o_.seed);
+        if (o_.whiten && !o_.resume) { // counted as training time; a resume loads the weights
+            const auto t0 = clock::now();
+            whiten();
+            train_seconds_ += std::chrono::duration<double>(clock::now() - t0).count();
+            if (!o_.quiet) std::printf(" in %.1f s\n", train_seconds_);
+        }
         set_neuron(*net_, neuron_.params);
         if (o_.match_neuron) match_operating_point(net_->body(), neuron_.params);
         if (o_.optimizer == "sgd")
@@ -336,6 +343,16 @@ public:
     }
 
 private:
+    /// Patch statistics from 10,000 training images spread over the set (~1 s here).
+    void whiten() {
+        if constexpr (Source::batch_rank == 4) {
+            const auto pairs = whiten_first_conv(net_->body(), *train_, 10000);
+            if (!o_.quiet) std::printf("whitened %zu filter pairs of the first conv", pairs);
+        } else {
+            throw parameter_error("whiten", "needs image batches [B, C, H, W]");
+        }
+    }
+
     /// f() with the EMA weights in the network when --ema is on.
     template <class F>
     auto averaged(F&& f) {

@@ -1,8 +1,10 @@
-// core/: vec3 algebra, Philox known-answer vectors and distribution, reflection + JSON.
+// core/: vec3 algebra, Philox known-answer vectors and distribution, reflection + JSON,
+// the symmetric eigen-solver.
 #include <spinfire/core/philox.hpp>
 #include <spinfire/core/vec3.hpp>
 #include <spinfire/core/error.hpp>
 #include <spinfire/core/reflect.hpp>
+#include <spinfire/core/sym_eigen.hpp>
 #include <spinfire/io/json.hpp>
 
 #include "test_support.hpp"
@@ -141,4 +143,56 @@ TEST_CASE("errors: parameter checks name the parameter") {
                          parameter_error);
     CHECK_THROWS_AS(require_finite("alpha", std::nan("")), parameter_error);
     CHECK_NOTHROW(require_non_negative("alpha", 0.0));
+}
+
+TEST_CASE("sym_eigen: 2 x 2 by hand; Q diag(l) Q^T recovers l and Q up to sign") {
+    // [[2, 1], [1, 2]]: eigenvalues 3 and 1, vectors (1, 1) / sqrt 2 and (1, -1) / sqrt 2
+    const auto e2 = sym_eigen({2, 1, 1, 2}, 2);
+    CHECK(e2.values[0] == doctest::Approx(3).epsilon(1e-14));
+    CHECK(e2.values[1] == doctest::Approx(1).epsilon(1e-14));
+    CHECK(std::abs(e2.vectors[0]) == doctest::Approx(std::sqrt(0.5)).epsilon(1e-14));
+    CHECK(e2.vectors[0] * e2.vectors[2] > 0); // column 0 is +-(1, 1)
+
+    // Q: Gram-Schmidt of a random matrix; eigenvalues with one repeated pair and a zero.
+    const std::size_t n = 27;
+    rng::stream r(5, 0);
+    std::vector<double> q(n * n);
+    for (auto& v : q) v = r.uniform() - 0.5;
+    for (std::size_t k = 0; k < n; ++k) { // columns orthonormal
+        for (std::size_t j = 0; j < k; ++j) {
+            double d = 0;
+            for (std::size_t i = 0; i < n; ++i) d += q[i * n + k] * q[i * n + j];
+            for (std::size_t i = 0; i < n; ++i) q[i * n + k] -= d * q[i * n + j];
+        }
+        double s = 0;
+        for (std::size_t i = 0; i < n; ++i) s += q[i * n + k] * q[i * n + k];
+        for (std::size_t i = 0; i < n; ++i) q[i * n + k] /= std::sqrt(s);
+    }
+    std::vector<double> l(n);
+    for (std::size_t k = 0; k < n; ++k) l[k] = 30.0 / double(k + 1); // descending
+    l[3] = l[4];
+    l[n - 1] = 0;
+    std::vector<double> a(n * n, 0.0);
+    for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t j = 0; j < n; ++j)
+            for (std::size_t k = 0; k < n; ++k) a[i * n + j] += q[i * n + k] * l[k] * q[j * n + k];
+    const auto e = sym_eigen(a, n);
+    for (std::size_t k = 0; k < n; ++k) {
+        CHECK(e.values[k] == doctest::Approx(l[k]).epsilon(1e-12).scale(30));
+        double residual = 0, norm2 = 0; // |A v - l v| and |v|
+        for (std::size_t i = 0; i < n; ++i) {
+            double av = 0;
+            for (std::size_t j = 0; j < n; ++j) av += a[i * n + j] * e.vectors[j * n + k];
+            residual += std::pow(av - e.values[k] * e.vectors[i * n + k], 2);
+            norm2 += e.vectors[i * n + k] * e.vectors[i * n + k];
+        }
+        CHECK(std::sqrt(residual) < 1e-11);
+        CHECK(norm2 == doctest::Approx(1).epsilon(1e-12));
+        if (k != 3 && k != 4) { // a simple eigenvalue: the vector is Q's column up to sign
+            double d = 0;
+            for (std::size_t i = 0; i < n; ++i) d += e.vectors[i * n + k] * q[i * n + k];
+            CHECK(std::abs(d) == doctest::Approx(1).epsilon(1e-10));
+        }
+    }
+    CHECK_THROWS_AS(sym_eigen({1, 2, 3}, 2), parameter_error);
 }

@@ -11,6 +11,7 @@
 
 #include <spinfire/core/threads.hpp>
 #include <spinfire/data/cifar10.hpp>
+#include <spinfire/data/frame_source.hpp>
 #include <spinfire/data/image_source.hpp>
 #include <spinfire/data/loader.hpp>
 
@@ -323,6 +324,34 @@ TEST_CASE("augmentation: draws depend only on (seed, epoch, index) and are unifo
     }
     CHECK(same_next_epoch < n / 50);  // a new epoch redraws (equal by chance: 1/(9*9*2*32))
     CHECK_FALSE(data::draw_augment({4, data::padding_mode::zero, false, 0}, 32, 32, 1, 1, 1).flip);
+}
+
+TEST_CASE("augmentation: alternating flip flips every other epoch, leaves the other draws") {
+    data::augment_options o{4, data::padding_mode::zero, true, 8};
+    data::augment_options alt = o;
+    alt.alternate_flip = true;
+    data::frame_augment_options fo, falt;
+    falt.alternate_flip = true;
+    const int n = 4000;
+    int flips_epoch0 = 0;
+    for (int i = 0; i < n; ++i) {
+        const auto idx = std::uint64_t(i);
+        const bool first = data::draw_augment(alt, 32, 32, 42, 0, idx).flip;
+        flips_epoch0 += first;
+        for (std::uint64_t e = 0; e < 6; ++e) {
+            const auto a = data::draw_augment(alt, 32, 32, 42, e, idx);
+            const auto r = data::draw_augment(o, 32, 32, 42, e, idx);
+            CHECK(a.flip == (first != (e % 2 == 1)));
+            CHECK((a.dy == r.dy && a.dx == r.dx && a.cut_y == r.cut_y && a.cut_x == r.cut_x));
+            const auto fa = data::draw_frame_augment(falt, 42, e, idx);
+            const auto fr = data::draw_frame_augment(fo, 42, e, idx);
+            CHECK(fa.flip == (data::draw_frame_augment(falt, 42, 0, idx).flip != (e % 2 == 1)));
+            CHECK((fa.dy == fr.dy && fa.dx == fr.dx));
+        }
+    }
+    CHECK(std::abs(flips_epoch0 - n / 2) < 5 * std::sqrt(n / 4.0)); // random phase per image
+    alt.flip = false;
+    CHECK_FALSE(data::draw_augment(alt, 32, 32, 42, 1, 3).flip);
 }
 
 TEST_CASE("loader: epochs are permutations, batches match direct augmentation, threads do not matter") {

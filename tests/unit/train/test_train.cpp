@@ -525,3 +525,74 @@ TEST_CASE("learning: a few epochs on 2000 real CIFAR-10 images reach well above 
     const auto m = io::read_json_file(o.out + "/metrics.json");
     CHECK(m["test_accuracy"].get<double>() == r.test.accuracy());
 }
+
+TEST_CASE("whitening: the first conv's filter pairs decorrelate the patches to unit variance") {
+    // Smooth images with correlated colour planes and a little noise: patch directions with
+    // variances spread over orders of magnitude, as in real images.
+    data::image_set set;
+    set.class_names.assign(data::cifar10_classes.begin(), data::cifar10_classes.end());
+    const std::size_t n = 30;
+    set.pixels = xt::xtensor<std::uint8_t, 4>::from_shape({n, 3, 32, 32});
+    rng::stream r(3, 0);
+    for (std::size_t i = 0; i < n; ++i) {
+        set.labels.push_back(int(i % 10));
+        const double fy = r.uniform(0.05, 0.6), fx = r.uniform(0.05, 0.6), ph = r.uniform(0, 6);
+        for (std::size_t c = 0; c < 3; ++c)
+            for (std::size_t y = 0; y < 32; ++y)
+                for (std::size_t x = 0; x < 32; ++x) {
+                    const double v = 128 + (60 - 15.0 * double(c)) * std::sin(fy * double(y) +
+                                     fx * double(x) + ph + 0.3 * double(c)) + r.uniform(-8, 8);
+                    set.image(i)[(c * 32 + y) * 32 + x] = std::uint8_t(std::lround(v));
+                }
+    }
+    const data::image_source src(set, data::cifar10_normalization());
+    auto net = train::vgg_s<train::neuron_model>(); // conv3x3(3->64): 27 pairs, 10 filters left
+    net.initialize(9);
+    auto& w = std::get<0>(net.body().layers()).weight();
+    const std::vector<float> before(w.value.begin(), w.value.end());
+    CHECK(train::whiten_first_conv(net.body(), src, n, /*eps*/ 0.0) == 27);
+    const std::size_t d = 27, pairs = 27;
+    const float* wp = w.value.data();
+    for (std::size_t k = 0; k < pairs; ++k)
+        for (std::size_t j = 0; j < d; ++j) CHECK(wp[(2 * k + 1) * d + j] == -wp[2 * k * d + j]);
+    for (std::size_t i = 2 * pairs * d; i < w.size(); ++i) CHECK(wp[i] == before[i]);
+
+    // Responses of the even filters on every valid patch, gathered here independently of
+    // patch_covariance: their covariance must be the identity (eps = 0).
+    std::vector<float> x(3 * 32 * 32);
+    std::vector<double> sum(pairs, 0.0), outer(pairs * pairs, 0.0), resp(pairs);
+    double count = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        src.write(i, 0, 1, x.data(), 0, 0, false);
+        for (std::size_t y = 0; y + 3 <= 32; ++y)
+            for (std::size_t xx = 0; xx + 3 <= 32; ++xx) {
+                for (std::size_t k = 0; k < pairs; ++k) {
+                    double acc = 0;
+                    for (std::size_t c = 0; c < 3; ++c)
+                        for (std::size_t ky = 0; ky < 3; ++ky)
+                            for (std::size_t kx = 0; kx < 3; ++kx)
+                                acc += double(wp[2 * k * d + (c * 3 + ky) * 3 + kx]) *
+                                       x[(c * 32 + y + ky) * 32 + xx + kx];
+                    resp[k] = acc;
+                    sum[k] += acc;
+                }
+                for (std::size_t a = 0; a < pairs; ++a)
+                    for (std::size_t b = 0; b < pairs; ++b) outer[a * pairs + b] += resp[a] * resp[b];
+                count += 1;
+            }
+    }
+    double worst = 0;
+    for (std::size_t a = 0; a < pairs; ++a)
+        for (std::size_t b = 0; b < pairs; ++b) {
+            const double cov = outer[a * pairs + b] / count - sum[a] * sum[b] / (count * count);
+            worst = std::max(worst, std::abs(cov - (a == b ? 1.0 : 0.0)));
+        }
+    CHECK(worst < 2e-3); // float weights
+    // the largest-variance direction comes first: its unscaled filter is the longest
+    double n0 = 0, nlast = 0;
+    for (std::size_t j = 0; j < d; ++j) n0 += wp[j] * wp[j], nlast += std::pow(wp[2 * (pairs - 1) * d + j], 2);
+    CHECK(n0 < nlast);
+
+    auto no_conv = nn::sequential<nn::shape<3, 32, 32>>(nn::flatten{}, nn::linear<3 * 32 * 32, 10>{});
+    CHECK_THROWS_AS(train::whiten_first_conv(no_conv.body(), src, n), parameter_error);
+}
