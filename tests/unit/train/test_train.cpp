@@ -96,6 +96,16 @@ struct synthetic_runs {
     train::run_result run(net_type& net, const train::run_options& o) const {
         return train::trainer<net_type, data::image_source>(net, tr, te, o, d).run();
     }
+
+    /// o stopped after k steps, then resumed to its end into net by a fresh trainer.
+    train::run_result interrupted(net_type& net, train::run_options o, std::size_t k) const {
+        o.max_steps = k;
+        auto first = make_net();
+        run(first, o);
+        o.max_steps = 0;
+        o.resume = true;
+        return run(net, o);
+    }
 };
 
 /// A python3 that has numpy (Debian's python3-numpy may sit beside another python3).
@@ -289,6 +299,25 @@ TEST_CASE("trainer with --T-early: T = 1 steps until the switch point, --T after
     CHECK_THROWS_WITH_AS(run(net_f, oa), doctest::Contains("early_until"), parameter_error);
 }
 
+TEST_CASE("trainer with --whiten: the run starts whitened and resumes exactly") {
+    const synthetic_runs runs;
+    const auto dir = test::scratch_dir("train_whiten");
+    auto whitened = [&](const char* name) {
+        auto o = small_options(dir / name);
+        o.whiten = true;
+        return o;
+    };
+    auto net_a = make_net();
+    runs.run(net_a, whitened("a"));
+    auto net_plain = make_net();
+    runs.run(net_plain, small_options(dir / "plain"));
+    CHECK_FALSE(snapshot(net_a) == snapshot(net_plain));
+
+    auto net_c = make_net();
+    runs.interrupted(net_c, whitened("b"), 9);
+    CHECK(snapshot(net_c) == snapshot(net_a));
+}
+
 TEST_CASE("trainer with --ema: resume is exact and --evaluate scores the averaged weights") {
     const synthetic_runs runs;
     const auto dir = test::scratch_dir("train_ema");
@@ -299,13 +328,8 @@ TEST_CASE("trainer with --ema: resume is exact and --evaluate scores the average
 
     auto ob = small_options(dir / "b");
     ob.ema = 0.9;
-    ob.max_steps = 9;
-    auto net_b = make_net();
-    runs.run(net_b, ob);
-    ob.max_steps = 0;
-    ob.resume = true;
     auto net_c = make_net();
-    const auto rc = runs.run(net_c, ob);
+    const auto rc = runs.interrupted(net_c, ob, 9);
     CHECK(snapshot(net_c) == snapshot(net_a)); // live weights
     CHECK(rc.test.loss == ra.test.loss);       // evaluated on the average, which resumed too
 
