@@ -41,7 +41,8 @@ inline sym_eigen_result sym_eigen(std::vector<double> a, std::size_t n) {
                 if (apq == 0) continue;
                 // the rotation that zeroes a(p, q) (Golub & Van Loan, algorithm 8.4.1)
                 const double tau = (at(a, q, q) - at(a, p, p)) / (2 * apq);
-                const double t = (tau >= 0 ? 1.0 : -1.0) / (std::abs(tau) + std::sqrt(1 + tau * tau));
+                const double t =
+                    (tau >= 0 ? 1.0 : -1.0) / (std::abs(tau) + std::sqrt(1 + tau * tau));
                 const double c = 1 / std::sqrt(1 + t * t), s = t * c;
                 for (std::size_t k = 0; k < n; ++k) { // columns p, q of a
                     const double akp = at(a, k, p), akq = at(a, k, q);

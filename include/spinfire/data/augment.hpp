@@ -19,10 +19,11 @@ namespace spinfire::data {
 enum class padding_mode { zero, reflect };
 
 struct augment_options {
-    std::size_t crop_padding = 4;              ///< random crop of the original size from the padded image
-    padding_mode padding = padding_mode::zero; ///< zero = black pixels before normalization (torchvision's default)
-    bool flip = true;                          ///< horizontal flip with probability 1/2
-    std::size_t cutout = 0;                    ///< side of a square set to 0 after normalization; 0: off
+    std::size_t crop_padding = 4; ///< random crop of the original size from the padded image
+    padding_mode padding =
+        padding_mode::zero; ///< zero = black pixels before normalization (torchvision's default)
+    bool flip = true;       ///< horizontal flip with probability 1/2
+    std::size_t cutout = 0; ///< side of a square set to 0 after normalization; 0: off
     /// With flip: each image is flipped in every other epoch, from a random phase per image
     /// (airbench's alternating flip: any two consecutive epochs show both orientations).
     bool alternate_flip = false;
@@ -58,23 +59,23 @@ inline normalization compute_normalization(const image_set& s) {
         const double count = double(s.size() * plane), mean = sum / count;
         n.mean[c] = float(mean);
         n.stddev[c] = float(std::sqrt(std::max(sum2 / count - mean * mean, 0.0)));
-        if (!(n.stddev[c] > 0)) n.stddev[c] = 1;  // a constant channel: only centre it
+        if (!(n.stddev[c] > 0)) n.stddev[c] = 1; // a constant channel: only centre it
     }
     return n;
 }
 
 /// The random choices for one image in one epoch.
 struct augment_draw {
-    std::size_t dy = 0, dx = 0;  ///< crop offset into the padded image, 0..2*padding
+    std::size_t dy = 0, dx = 0; ///< crop offset into the padded image, 0..2*padding
     bool flip = false;
     std::ptrdiff_t cut_y = 0, cut_x = 0; ///< cutout centre (used when cutout > 0)
 };
 
 namespace detail {
 // Domain tags keep the streams of different uses of one seed apart.
-inline constexpr std::uint64_t augment_domain = 0x61756720'00000000ull;  // "aug "
-inline constexpr std::uint64_t shuffle_domain = 0x73687566'00000000ull;  // "shuf"
-inline constexpr std::uint64_t flip_domain = 0x666c6970'00000000ull;     // "flip"
+inline constexpr std::uint64_t augment_domain = 0x61756720'00000000ull; // "aug "
+inline constexpr std::uint64_t shuffle_domain = 0x73687566'00000000ull; // "shuf"
+inline constexpr std::uint64_t flip_domain = 0x666c6970'00000000ull;    // "flip"
 
 inline rng::stream sample_stream(std::uint64_t seed, std::uint64_t domain, std::uint64_t epoch,
                                  std::uint64_t index) {
@@ -119,8 +120,7 @@ inline augment_draw draw_augment(const augment_options& o, std::size_t height, s
 /// of draw d (a default draw with crop_padding 0 is plain normalization).
 inline void augment_image(const std::uint8_t* SPINFIRE_RESTRICT src, std::size_t channels,
                           std::size_t height, std::size_t width, float* SPINFIRE_RESTRICT dst,
-                          const augment_options& o, const normalization& n,
-                          const augment_draw& d) {
+                          const augment_options& o, const normalization& n, const augment_draw& d) {
     if (channels > 4) throw parameter_error("channels", "at most 4 supported");
     if (o.padding == padding_mode::reflect && (o.crop_padding >= height || o.crop_padding >= width))
         throw parameter_error("crop_padding", "reflect padding must be smaller than the image");
@@ -135,9 +135,10 @@ inline void augment_image(const std::uint8_t* SPINFIRE_RESTRICT src, std::size_t
         for (std::ptrdiff_t y = 0; y < H; ++y) {
             std::ptrdiff_t sy = y + std::ptrdiff_t(d.dy) - pad;
             const bool row_outside = sy < 0 || sy >= H;
-            if (row_outside && o.padding == padding_mode::reflect) sy = detail::reflect_index(sy, H);
+            if (row_outside && o.padding == padding_mode::reflect)
+                sy = detail::reflect_index(sy, H);
             for (std::ptrdiff_t x = 0; x < W; ++x) {
-                const std::ptrdiff_t xc = d.flip ? W - 1 - x : x;  // flip after the crop
+                const std::ptrdiff_t xc = d.flip ? W - 1 - x : x; // flip after the crop
                 std::ptrdiff_t sx = xc + std::ptrdiff_t(d.dx) - pad;
                 const bool outside = row_outside || sx < 0 || sx >= W;
                 float v;
@@ -159,15 +160,16 @@ inline void augment_image(const std::uint8_t* SPINFIRE_RESTRICT src, std::size_t
                              x1 = std::min<std::ptrdiff_t>(d.cut_x - s / 2 + s, W);
         for (std::size_t c = 0; c < channels; ++c)
             for (std::ptrdiff_t y = y0; y < y1; ++y)
-                for (std::ptrdiff_t x = x0; x < x1; ++x) dst[(c * height + std::size_t(y)) * width + std::size_t(x)] = 0.0f;
+                for (std::ptrdiff_t x = x0; x < x1; ++x)
+                    dst[(c * height + std::size_t(y)) * width + std::size_t(x)] = 0.0f;
     }
 }
 
 /// Normalization only (evaluation).
 inline void normalize_image(const std::uint8_t* src, std::size_t channels, std::size_t height,
                             std::size_t width, float* dst, const normalization& n) {
-    augment_image(src, channels, height, width, dst, augment_options{.crop_padding = 0, .flip = false},
-                  n, augment_draw{});
+    augment_image(src, channels, height, width, dst,
+                  augment_options{.crop_padding = 0, .flip = false}, n, augment_draw{});
 }
 
 } // namespace spinfire::data

@@ -30,8 +30,8 @@ struct frame_set {
 };
 
 struct frame_augment_options {
-    bool flip = true;           ///< horizontal flip with probability 1/2
-    std::size_t max_shift = 5;  ///< shift each axis by a uniform integer in [-max, max], zero fill
+    bool flip = true;            ///< horizontal flip with probability 1/2
+    std::size_t max_shift = 5;   ///< shift each axis by a uniform integer in [-max, max], zero fill
     bool alternate_flip = false; ///< flip in every other epoch instead (as augment_options)
 };
 
@@ -64,7 +64,8 @@ inline void augment_planes(const float* SPINFIRE_RESTRICT src, std::size_t plane
             for (std::ptrdiff_t x = 0; x < W; ++x) {
                 const std::ptrdiff_t sx0 = x - d.dx;
                 const std::ptrdiff_t sx = d.flip ? W - 1 - sx0 : sx0;
-                out[y * W + x] = (sy < 0 || sy >= H || sx0 < 0 || sx0 >= W) ? 0.0f : in[sy * W + sx];
+                out[y * W + x] =
+                    (sy < 0 || sy >= H || sx0 < 0 || sx0 >= W) ? 0.0f : in[sy * W + sx];
             }
         }
     }

@@ -29,8 +29,8 @@ struct patch_statistics {
 };
 
 template <data::sample_source Source>
-    requires(Source::batch_rank == 4)
-patch_statistics patch_covariance(const Source& src, std::size_t images, std::size_t k) {
+requires(Source::batch_rank == 4) patch_statistics
+    patch_covariance(const Source& src, std::size_t images, std::size_t k) {
     const auto shp = src.batch_shape(1);
     const std::size_t C = shp[1], H = shp[2], W = shp[3];
     if (k == 0 || k > H || k > W) throw parameter_error("k", "patch larger than the images");
@@ -72,12 +72,14 @@ patch_statistics patch_covariance(const Source& src, std::size_t images, std::si
 /// largest variance first; any remaining filters keep their initialisation. Returns the
 /// number of pairs set.
 template <class Chain, data::sample_source Source>
-    requires(Source::batch_rank == 4)
-std::size_t whiten_first_conv(Chain& chain, const Source& src, std::size_t images,
-                              double eps = 5e-4) {
+requires(Source::batch_rank == 4) std::size_t
+    whiten_first_conv(Chain& chain, const Source& src, std::size_t images, double eps = 5e-4) {
     auto& first = std::get<0>(chain.layers());
     using layer_t = std::decay_t<decltype(first)>;
-    if constexpr (!requires { layer_t::kind; first.weight(); }) {
+    if constexpr (!requires {
+                      layer_t::kind;
+                      first.weight();
+                  }) {
         throw parameter_error("whiten", "the network does not start with a convolution");
     } else {
         auto& w = first.weight();

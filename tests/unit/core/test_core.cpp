@@ -67,7 +67,8 @@ TEST_CASE("philox normals: moments and batch lanes equal scalar streams") {
     const auto zb = rng::normal4<B>(9, 100, 5);
     for (std::size_t i = 0; i < B::size; ++i) {
         const auto zs = rng::normal4<double>(9, 100 + i, 5);
-        for (int k = 0; k < 4; ++k) CHECK(simd::lane(zb[k], i) == doctest::Approx(zs[k]).epsilon(1e-14));
+        for (int k = 0; k < 4; ++k)
+            CHECK(simd::lane(zb[k], i) == doctest::Approx(zs[k]).epsilon(1e-14));
     }
 }
 
@@ -131,16 +132,13 @@ TEST_CASE("io: JSON files are written atomically and read back") {
     const auto f = (dir / "x.json").string();
     io::write_json_file(f, io::json{{"k", 1}});
     CHECK(io::read_json_file(f)["k"] == 1);
-    {
-        std::ofstream(f) << "{\"k\": ";
-    }
+    { std::ofstream(f) << "{\"k\": "; }
     CHECK_THROWS_AS(io::read_json_file(f), spinfire::data_error);
     CHECK_THROWS_AS(io::read_json_file((dir / "missing.json").string()), spinfire::data_error);
 }
 
 TEST_CASE("errors: parameter checks name the parameter") {
-    CHECK_THROWS_WITH_AS(require_positive("Ms", -1.0), doctest::Contains("'Ms'"),
-                         parameter_error);
+    CHECK_THROWS_WITH_AS(require_positive("Ms", -1.0), doctest::Contains("'Ms'"), parameter_error);
     CHECK_THROWS_AS(require_finite("alpha", std::nan("")), parameter_error);
     CHECK_NOTHROW(require_non_negative("alpha", 0.0));
 }

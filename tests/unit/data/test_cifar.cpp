@@ -23,7 +23,8 @@ using namespace spinfire;
 namespace {
 
 // One record written byte by byte, independent of write_cifar10_binary.
-std::vector<std::uint8_t> record(std::uint8_t label, std::uint8_t r, std::uint8_t g, std::uint8_t b) {
+std::vector<std::uint8_t> record(std::uint8_t label, std::uint8_t r, std::uint8_t g,
+                                 std::uint8_t b) {
     std::vector<std::uint8_t> rec(1 + 3072);
     rec[0] = label;
     std::fill(rec.begin() + 1, rec.begin() + 1 + 1024, r);
@@ -70,8 +71,8 @@ TEST_CASE("cifar10 binary: byte layout, round trip, several files") {
     const fs::path dir = test::scratch_dir("cifar10_binary");
     // Hand-made records: label byte, then R, G, B planes; one marked pixel at (y 1, x 2).
     auto a = record(3, 10, 20, 30), b = record(9, 1, 2, 3);
-    a[1 + 1 * 32 + 2] = 200;           // red plane
-    b[1 + 2048 + 31 * 32 + 31] = 77;   // blue plane, last pixel
+    a[1 + 1 * 32 + 2] = 200;         // red plane
+    b[1 + 2048 + 31 * 32 + 31] = 77; // blue plane, last pixel
     std::vector<std::uint8_t> bytes = a;
     bytes.insert(bytes.end(), b.begin(), b.end());
     test::write_bytes(dir / "two.bin", bytes);
@@ -100,7 +101,8 @@ TEST_CASE("cifar10 binary: byte layout, round trip, several files") {
 
     // The official directory layout, and first_per_class.
     for (int k = 1; k <= 5; ++k)
-        fs::copy_file(dir / "part1.bin", dir / (std::string("data_batch_") + std::to_string(k) + ".bin"));
+        fs::copy_file(dir / "part1.bin",
+                      dir / (std::string("data_batch_") + std::to_string(k) + ".bin"));
     fs::copy_file(dir / "part2.bin", dir / "test_batch.bin");
     const auto train = data::load_cifar10(dir, data::split::train);
     CHECK(train.size() == 50);
@@ -131,8 +133,9 @@ TEST_CASE("cifar10 binary: malformed files name the file, the offset and the fau
     test::write_bytes(dir / "empty.bin", {});
     CHECK(error_of([&] { data::read_cifar10_binary({dir / "empty.bin"}); }).find("empty") !=
           std::string::npos);
-    CHECK(error_of([&] { data::read_cifar10_binary({dir / "absent.bin"}); }).find("absent.bin: no such file") !=
-          std::string::npos);
+    CHECK(error_of([&] {
+              data::read_cifar10_binary({dir / "absent.bin"});
+          }).find("absent.bin: no such file") != std::string::npos);
     // A release directory with one batch missing is not silently read as a folder.
     test::write_bytes(dir / "test_batch.bin", good);
     CHECK(data::load_cifar10(dir, data::split::test).size() == 1);
@@ -142,14 +145,15 @@ TEST_CASE("cifar10 binary: malformed files name the file, the offset and the fau
 
 TEST_CASE("image folder: PNG decodes exactly, JPEG closely, cache round trip") {
     const fs::path root = test::scratch_dir("image_folder");
-    auto s = test::random_images(30, 32, 32, 11);  // 3 images per class
+    auto s = test::random_images(30, 32, 32, 11); // 3 images per class
     // Smooth images so the JPEG comparison is meaningful.
     for (std::size_t i = 0; i < s.size(); ++i)
         for (std::size_t c = 0; c < 3; ++c)
             for (std::size_t y = 0; y < 32; ++y)
                 for (std::size_t x = 0; x < 32; ++x)
-                    s.pixels(i, c, y, x) = std::uint8_t((x * (c + 1) * 3 + y * 4 + i * 5) % 200 + 20);
-    s.pixels(4, 0, 7, 9) = 255;  // one sharp pixel for the exact (PNG) check
+                    s.pixels(i, c, y, x) =
+                        std::uint8_t((x * (c + 1) * 3 + y * 4 + i * 5) % 200 + 20);
+    s.pixels(4, 0, 7, 9) = 255; // one sharp pixel for the exact (PNG) check
     write_png_folder(root / "train", s);
     const auto png = data::read_image_folder(root / "train");
     REQUIRE(png.size() == 30);
@@ -171,12 +175,14 @@ TEST_CASE("image folder: PNG decodes exactly, JPEG closely, cache round trip") {
     fs::create_directories(jroot / "test");
     for (const auto& cls : data::cifar10_classes) {
         fs::create_directories(jroot / "test" / cls);
-        REQUIRE(stbi_write_jpg((jroot / "test" / cls / "0.jpg").c_str(), 32, 32, 3, px.data(), 95) != 0);
+        REQUIRE(stbi_write_jpg((jroot / "test" / cls / "0.jpg").c_str(), 32, 32, 3, px.data(),
+                               95) != 0);
     }
     const auto jpg = data::load_cifar10(jroot, data::split::test);
     REQUIRE(jpg.size() == 10);
     double mad = 0;
-    for (std::size_t j = 0; j < 3072; ++j) mad += std::abs(int(jpg.image(3)[j]) - int(s.image(0)[j]));
+    for (std::size_t j = 0; j < 3072; ++j)
+        mad += std::abs(int(jpg.image(3)[j]) - int(s.image(0)[j]));
     CHECK(mad / 3072 < 4.0);
 
     // Cache: the first load writes CIFAR-10 binary files, the second reads them; a changed
@@ -214,7 +220,8 @@ TEST_CASE("image folder: every malformed input is a data_error naming the file")
     fs::remove(root / "train" / "dog" / "0099.jpg");
 
     const std::vector<std::uint8_t> small(16 * 16 * 3, 128);
-    REQUIRE(stbi_write_png((root / "train" / "dog" / "0098.png").c_str(), 16, 16, 3, small.data(), 48));
+    REQUIRE(
+        stbi_write_png((root / "train" / "dog" / "0098.png").c_str(), 16, 16, 3, small.data(), 48));
     expect("0098.png", "image is 16x16, expected 32x32");
     fs::remove(root / "train" / "dog" / "0098.png");
 
@@ -249,7 +256,9 @@ TEST_CASE("augmentation: crop/flip/cutout against an explicitly padded copy") {
     for (auto mode : {data::padding_mode::zero, data::padding_mode::reflect}) {
         // The padded image built the long way: numpy 'constant' (0) or 'reflect'.
         auto padded = [&](std::size_t c, long y, long x) -> int {
-            auto refl = [](long i, long len) { return i < 0 ? -i : (i >= len ? 2 * (len - 1) - i : i); };
+            auto refl = [](long i, long len) {
+                return i < 0 ? -i : (i >= len ? 2 * (len - 1) - i : i);
+            };
             if (y < 0 || y >= long(H) || x < 0 || x >= long(W)) {
                 if (mode == data::padding_mode::zero) return 0;
                 y = refl(y, long(H));
@@ -271,7 +280,8 @@ TEST_CASE("augmentation: crop/flip/cutout against an explicitly padded copy") {
                         for (std::size_t y = 0; y < H; ++y) {
                             std::vector<float> row(W);
                             for (std::size_t x = 0; x < W; ++x)
-                                row[x] = norm(c, padded(c, long(y + dy) - long(p), long(x + dx) - long(p)));
+                                row[x] = norm(
+                                    c, padded(c, long(y + dy) - long(p), long(x + dx) - long(p)));
                             if (flip) std::reverse(row.begin(), row.end());
                             for (std::size_t x = 0; x < W; ++x)
                                 all = all && out[(c * H + y) * W + x] == row[x];
@@ -284,7 +294,8 @@ TEST_CASE("augmentation: crop/flip/cutout against an explicitly padded copy") {
     d.dy = d.dx = p;
     d.cut_y = 4;
     d.cut_x = 2;
-    data::augment_image(s.image(0), 3, H, W, out.data(), {p, data::padding_mode::zero, false, 3}, n, d);
+    data::augment_image(s.image(0), 3, H, W, out.data(), {p, data::padding_mode::zero, false, 3}, n,
+                        d);
     auto zeros = [&] { return std::count(out.begin(), out.end(), 0.0f); };
     CHECK(zeros() == 3 * 9);
     CHECK(out[(0 * H + 3) * W + 1] == 0.0f);
@@ -292,8 +303,9 @@ TEST_CASE("augmentation: crop/flip/cutout against an explicitly padded copy") {
     CHECK(out[(0 * H + 6) * W + 3] != 0.0f);
     d.cut_y = 0;
     d.cut_x = 5;
-    data::augment_image(s.image(0), 3, H, W, out.data(), {p, data::padding_mode::zero, false, 4}, n, d);
-    CHECK(zeros() == 3 * 2 * 3);  // rows 0..1, columns 3..5
+    data::augment_image(s.image(0), 3, H, W, out.data(), {p, data::padding_mode::zero, false, 4}, n,
+                        d);
+    CHECK(zeros() == 3 * 2 * 3); // rows 0..1, columns 3..5
 
     CHECK_THROWS_AS(data::augment_image(s.image(0), 3, H, W, out.data(),
                                         {8, data::padding_mode::reflect, false, 0}, n, {}),
@@ -322,7 +334,7 @@ TEST_CASE("augmentation: draws depend only on (seed, epoch, index) and are unifo
         CHECK(std::abs(dy_hist[k] - n / 9) < 5 * std::sqrt(n / 9.0));
         CHECK(std::abs(dx_hist[k] - n / 9) < 5 * std::sqrt(n / 9.0));
     }
-    CHECK(same_next_epoch < n / 50);  // a new epoch redraws (equal by chance: 1/(9*9*2*32))
+    CHECK(same_next_epoch < n / 50); // a new epoch redraws (equal by chance: 1/(9*9*2*32))
     CHECK_FALSE(data::draw_augment({4, data::padding_mode::zero, false, 0}, 32, 32, 1, 1, 1).flip);
 }
 
@@ -354,7 +366,8 @@ TEST_CASE("augmentation: alternating flip flips every other epoch, leaves the ot
     CHECK_FALSE(data::draw_augment(alt, 32, 32, 42, 1, 3).flip);
 }
 
-TEST_CASE("loader: epochs are permutations, batches match direct augmentation, threads do not matter") {
+TEST_CASE(
+    "loader: epochs are permutations, batches match direct augmentation, threads do not matter") {
     auto s = test::random_images(37, 12, 10, 9);
     const auto n = data::compute_normalization(s);
     // compute_normalization against a direct double sum over the red channel.
@@ -455,7 +468,7 @@ TEST_CASE("loader: an error while preparing a batch in the background reaches th
     } catch (const data_error& e) {
         what = e.what();
     }
-    CHECK(batches == 1);  // batch 0 is delivered; batch 1 holds sample 5
+    CHECK(batches == 1); // batch 0 is delivered; batch 1 holds sample 5
     CHECK(what == "sample5.bin (byte 42): corrupt");
 }
 

@@ -564,8 +564,11 @@ TEST_CASE("whitening: the first conv's filter pairs decorrelate the patches to u
         for (std::size_t c = 0; c < 3; ++c)
             for (std::size_t y = 0; y < 32; ++y)
                 for (std::size_t x = 0; x < 32; ++x) {
-                    const double v = 128 + (60 - 15.0 * double(c)) * std::sin(fy * double(y) +
-                                     fx * double(x) + ph + 0.3 * double(c)) + r.uniform(-8, 8);
+                    const double v =
+                        128 +
+                        (60 - 15.0 * double(c)) *
+                            std::sin(fy * double(y) + fx * double(x) + ph + 0.3 * double(c)) +
+                        r.uniform(-8, 8);
                     set.image(i)[(c * 32 + y) * 32 + x] = std::uint8_t(std::lround(v));
                 }
     }
@@ -601,7 +604,8 @@ TEST_CASE("whitening: the first conv's filter pairs decorrelate the patches to u
                     sum[k] += acc;
                 }
                 for (std::size_t a = 0; a < pairs; ++a)
-                    for (std::size_t b = 0; b < pairs; ++b) outer[a * pairs + b] += resp[a] * resp[b];
+                    for (std::size_t b = 0; b < pairs; ++b)
+                        outer[a * pairs + b] += resp[a] * resp[b];
                 count += 1;
             }
     }
@@ -614,9 +618,11 @@ TEST_CASE("whitening: the first conv's filter pairs decorrelate the patches to u
     CHECK(worst < 2e-3); // float weights
     // the largest-variance direction comes first: its unscaled filter is the longest
     double n0 = 0, nlast = 0;
-    for (std::size_t j = 0; j < d; ++j) n0 += wp[j] * wp[j], nlast += std::pow(wp[2 * (pairs - 1) * d + j], 2);
+    for (std::size_t j = 0; j < d; ++j)
+        n0 += wp[j] * wp[j], nlast += std::pow(wp[2 * (pairs - 1) * d + j], 2);
     CHECK(n0 < nlast);
 
-    auto no_conv = nn::sequential<nn::shape<3, 32, 32>>(nn::flatten{}, nn::linear<3 * 32 * 32, 10>{});
+    auto no_conv =
+        nn::sequential<nn::shape<3, 32, 32>>(nn::flatten{}, nn::linear<3 * 32 * 32, 10>{});
     CHECK_THROWS_AS(train::whiten_first_conv(no_conv.body(), src, n), parameter_error);
 }
