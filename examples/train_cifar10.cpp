@@ -63,8 +63,9 @@ int main(int argc, char** argv) {
     std::string net_name = "fast", cache, checkpoint;
     int width = 32;
     app.add_option("--net", net_name,
-                   "fast (CPU time-to-accuracy, see --width) | vgg_s (DESIGN.md reference)")
-        ->check(CLI::IsMember({"fast", "vgg_s"}))
+                   "fast (CPU time-to-accuracy, see --width) | deep (fast + a second conv at 4x4 "
+                   "and 2x2, width 32) | vgg_s (DESIGN.md reference)")
+        ->check(CLI::IsMember({"fast", "deep", "vgg_s"}))
         ->capture_default_str();
     app.add_option(
            "--width", width,
@@ -97,6 +98,11 @@ int main(int argc, char** argv) {
         };
         if (net_name == "vgg_s")
             return train_or_evaluate(train::vgg_s<train::neuron_model>(), "vgg_s");
+        if (net_name == "deep") {
+            if (width != 32) throw parameter_error("--width", "--net deep is built for width 32");
+            return train_or_evaluate(train::cifar10_deep<train::neuron_model, 32>(),
+                                     "cifar10_deep<32>");
+        }
         const std::string fast = fmt::format("cifar10_fast<{}>", width);
         if (width == 48)
             return train_or_evaluate(train::cifar10_fast<train::neuron_model, 48>(), fast);

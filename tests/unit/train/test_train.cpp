@@ -165,6 +165,41 @@ TEST_CASE("match_operating_point: a fitted neuron's first step fires where the i
         CHECK(b.data()[i] == doctest::Approx(a.data()[i]).epsilon(1e-4).scale(1e-3));
 }
 
+TEST_CASE("cifar10_deep: the fast network plus two 3x3 convs at 4x4 and 2x2, all neurons matched") {
+    constexpr std::size_t w = 4;
+    auto fast = train::cifar10_fast<train::neuron_model, w>();
+    auto deep = train::cifar10_deep<train::neuron_model, w>();
+    // hand count: conv(4W->4W) at 4x4 and conv(8W->8W) at 2x2, no bias, and their BNs
+    const std::size_t extra_weights = 4 * w * 4 * w * 9 + 8 * w * 8 * w * 9;
+    CHECK(deep.parameter_count() == fast.parameter_count() + extra_weights + 2 * (4 * w + 8 * w));
+    std::size_t macs_fast = 0, macs_deep = 0;
+    for (const auto& l : nn::metrics(fast, 2).layers) macs_fast += l.macs_per_step;
+    for (const auto& l : nn::metrics(deep, 2).layers) macs_deep += l.macs_per_step;
+    CHECK(macs_deep == macs_fast + 16 * 4 * w * 4 * w * 9 + 4 * 8 * w * 8 * w * 9);
+    // all six BNs feed a neuron, so the operating point is matched in front of each one
+    train::neuron_params p = train::neuron_model::defaults<double>();
+    p.gain = 0.5;
+    p.theta_pos = p.theta_neg = 1.25;
+    train::set_neuron(deep, p);
+    train::match_operating_point(deep.body(), p);
+    std::size_t scaled = 0;
+    deep.visit_parameters([&](const std::string& n, nn::parameter& q) {
+        if (!n.ends_with("gamma")) return;
+        ++scaled;
+        for (float v : q.value) REQUIRE(v == 2.5f);
+    });
+    CHECK(scaled == 6);
+    nn::context ctx;
+    ctx.steps = 2;
+    nn::tensor x = nn::make_tensor(1, 3, 3, 32, 32);
+    rng::stream r(7, 0);
+    for (auto& v : x) v = float(r.uniform() * 4 - 2);
+    const nn::tensor& y = deep.forward(x, ctx);
+    CHECK(y.shape()[0] == 2); // [T, B, 10]
+    CHECK(y.shape()[1] == 3);
+    CHECK(y.size() == 2 * 3 * 10);
+}
+
 TEST_CASE("set_device: per-neuron draws with the requested spread, read noise on every layer") {
     auto net = make_net();
     const train::neuron_choice c = train::choose_neuron("ideal");
