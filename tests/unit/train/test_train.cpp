@@ -117,6 +117,18 @@ std::string python_with_numpy() {
     return {};
 }
 
+/// Number of BN scales (gamma) in net; every element of each must equal v.
+template <class Net>
+std::size_t bn_scales_equal_to(Net& net, float v) {
+    std::size_t n = 0;
+    net.visit_parameters([&](const std::string& name, nn::parameter& q) {
+        if (!name.ends_with("gamma")) return;
+        ++n;
+        for (float g : q.value) REQUIRE(g == v);
+    });
+    return n;
+}
+
 } // namespace
 
 TEST_CASE("scheduled_lr: warm-up from lr/10 to lr, then cosine to zero") {
@@ -134,23 +146,14 @@ TEST_CASE("match_operating_point: a fitted neuron's first step fires where the i
     fitted.initialize(3);
     train::neuron_params p = train::neuron_model::defaults<double>();
     train::match_operating_point(ideal.body(), p); // scale 1: nothing changes
-    ideal.visit_parameters([](const std::string& n, nn::parameter& q) {
-        if (n.ends_with("gamma"))
-            for (float v : q.value) REQUIRE(v == 1.0f);
-    });
+    CHECK(bn_scales_equal_to(ideal, 1.0f) == 4);
     train::set_neuron(ideal, p);
     p.gain = 0.5;
     p.theta_pos = p.theta_neg = 1.25; // scale 2.5
     CHECK(train::operating_point_scale(p) == doctest::Approx(2.5));
     train::set_neuron(fitted, p);
     train::match_operating_point(fitted.body(), p);
-    std::size_t scaled = 0;
-    fitted.visit_parameters([&](const std::string& n, nn::parameter& q) {
-        if (!n.ends_with("gamma")) return;
-        ++scaled;
-        for (float v : q.value) REQUIRE(v == 2.5f);
-    });
-    CHECK(scaled == 4); // every BN of cifar10_fast feeds a neuron
+    CHECK(bn_scales_equal_to(fitted, 2.5f) == 4); // every BN of cifar10_fast feeds a neuron
     // one step from rest: gain x 2.5 x xhat >= 1.25 exactly when xhat >= 1, layer after
     // layer, so both networks emit the same spikes and hence the same logits
     nn::context ctx;
@@ -182,13 +185,7 @@ TEST_CASE("cifar10_deep: the fast network plus two 3x3 convs at 4x4 and 2x2, all
     p.theta_pos = p.theta_neg = 1.25;
     train::set_neuron(deep, p);
     train::match_operating_point(deep.body(), p);
-    std::size_t scaled = 0;
-    deep.visit_parameters([&](const std::string& n, nn::parameter& q) {
-        if (!n.ends_with("gamma")) return;
-        ++scaled;
-        for (float v : q.value) REQUIRE(v == 2.5f);
-    });
-    CHECK(scaled == 6);
+    CHECK(bn_scales_equal_to(deep, 2.5f) == 6);
     nn::context ctx;
     ctx.steps = 2;
     nn::tensor x = nn::make_tensor(1, 3, 3, 32, 32);
