@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages spinfire needs, only those that are missing.
 set -euo pipefail
+# ocl-icd-opencl-dev: Debian's oneDNN is built with the OpenCL GPU runtime, so its CMake
+# config runs find_package(OpenCL REQUIRED); libdnnl-dev only recommends the package, and
+# recommends are not installed below.
 pkgs=(build-essential cmake ninja-build libxtensor-dev libxsimd-dev libboost-dev libtbb-dev
-      libdnnl-dev libbenchmark-dev doctest-dev libcli11-dev nlohmann-json3-dev libfmt-dev
-      libstb-dev gnuplot-nox python3-numpy)
+      libdnnl-dev ocl-icd-opencl-dev libbenchmark-dev doctest-dev libcli11-dev
+      nlohmann-json3-dev libfmt-dev libstb-dev gnuplot-nox python3-numpy)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
