@@ -8,6 +8,15 @@
 
 #include "spinfire/config.hpp"
 
+// GCC 12 flags the deliberately undefined registers inside AVX-512 intrinsics such as
+// _mm512_srai_epi64 and _mm512_max_ps as uninitialized once xsimd inlines them (GCC PR
+// 105593, fixed in GCC 13). GCC honours a diagnostic pragma anywhere along the inlining
+// stack, so these wrappers, through which all SIMD math passes, silence that one warning.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+
 namespace spinfire::simd {
 
 /// SIMD batch of the widest instruction set the target was compiled for.
@@ -140,3 +149,7 @@ SPINFIRE_INLINE T select(const C& cond, const T& a, const T& b) {
         return cond ? a : b;
 }
 } // namespace spinfire::math
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
