@@ -62,10 +62,12 @@ int main(int argc, char** argv) {
     train::add_options(app, o);
     std::string net_name = "fast", cache, checkpoint;
     int width = 32;
-    app.add_option("--net", net_name,
-                   "fast (CPU time-to-accuracy, see --width) | deep (fast + a second conv at 4x4 "
-                   "and 2x2, width 32) | vgg_s (DESIGN.md reference)")
-        ->check(CLI::IsMember({"fast", "deep", "vgg_s"}))
+    app.add_option(
+           "--net", net_name,
+           "fast (CPU time-to-accuracy, see --width) | deep (fast + a second conv at 4x4 "
+           "and 2x2, width 32) | large (two convs per stage at 64, 256, 256 channels, width 64) | "
+           "vgg_s (DESIGN.md reference)")
+        ->check(CLI::IsMember({"fast", "deep", "large", "vgg_s"}))
         ->capture_default_str();
     app.add_option(
            "--width", width,
@@ -102,6 +104,11 @@ int main(int argc, char** argv) {
             if (width != 32) throw parameter_error("--width", "--net deep is built for width 32");
             return train_or_evaluate(train::cifar10_deep<train::neuron_model, 32>(),
                                      "cifar10_deep<32>");
+        }
+        if (net_name == "large") {
+            if (width != 64) throw parameter_error("--width", "--net large is built for width 64");
+            return train_or_evaluate(train::cifar10_large<train::neuron_model, 64>(),
+                                     "cifar10_large<64>");
         }
         const std::string fast = fmt::format("cifar10_fast<{}>", width);
         if (width == 48)

@@ -197,6 +197,38 @@ TEST_CASE("cifar10_deep: the fast network plus two 3x3 convs at 4x4 and 2x2, all
     CHECK(y.size() == 2 * 3 * 10);
 }
 
+TEST_CASE("cifar10_large: two 3x3 convs per stage at W, 4W, 4W, all neurons matched") {
+    constexpr std::size_t w = 4;
+    auto large = train::cifar10_large<train::neuron_model, w>();
+    // hand count: six convs without bias, six BNs (scale and shift), linear with bias
+    const std::size_t convs = (3 * w + w * w + w * 4 * w + 3 * (4 * w * 4 * w)) * 9;
+    const std::size_t bns = 2 * (2 * w + 4 * 4 * w);
+    const std::size_t readout = 4 * 4 * 4 * w * 10 + 10;
+    CHECK(large.parameter_count() == convs + bns + readout);
+    std::size_t macs = 0;
+    for (const auto& l : nn::metrics(large, 2).layers) macs += l.macs_per_step;
+    // per output pixel: 9 x in x out; the first conv at 32x32, then 16x16, 16x16, 8x8, 8x8, 4x4
+    const std::size_t first = 1024 * 9 * 3 * w;
+    const std::size_t rest = 256 * 9 * w * w + 256 * 9 * w * 4 * w + 64 * 9 * 4 * w * 4 * w +
+                             64 * 9 * 4 * w * 4 * w + 16 * 9 * 4 * w * 4 * w;
+    CHECK(macs == first + rest + 64 * w * 10);
+    train::neuron_params p = train::neuron_model::defaults<double>();
+    p.gain = 0.5;
+    p.theta_pos = p.theta_neg = 1.25;
+    train::set_neuron(large, p);
+    train::match_operating_point(large.body(), p);
+    CHECK(bn_scales_equal_to(large, 2.5f) == 6);
+    nn::context ctx;
+    ctx.steps = 2;
+    nn::tensor x = nn::make_tensor(1, 3, 3, 32, 32);
+    rng::stream r(9, 0);
+    for (auto& v : x) v = float(r.uniform() * 4 - 2);
+    const nn::tensor& y = large.forward(x, ctx);
+    CHECK(y.shape()[0] == 2); // [T, B, 10]
+    CHECK(y.shape()[1] == 3);
+    CHECK(y.size() == 2 * 3 * 10);
+}
+
 TEST_CASE("set_device: per-neuron draws with the requested spread, read noise on every layer") {
     auto net = make_net();
     const train::neuron_choice c = train::choose_neuron("ideal");
