@@ -129,6 +129,27 @@ std::size_t bn_scales_equal_to(Net& net, float v) {
     return n;
 }
 
+/// A fitted neuron (gain 0.5, thresholds 1.25: scale 2.5) matched in front of each of the
+/// `bns` BNs of net, which then maps a 2-step batch of 3 images to [T, B, 10] logits.
+template <class Net>
+void check_matched_two_step_forward(Net& net, std::size_t bns) {
+    train::neuron_params p = train::neuron_model::defaults<double>();
+    p.gain = 0.5;
+    p.theta_pos = p.theta_neg = 1.25;
+    train::set_neuron(net, p);
+    train::match_operating_point(net.body(), p);
+    CHECK(bn_scales_equal_to(net, 2.5f) == bns);
+    nn::context ctx;
+    ctx.steps = 2;
+    nn::tensor x = nn::make_tensor(1, 3, 3, 32, 32);
+    rng::stream r(7, 0);
+    for (auto& v : x) v = float(r.uniform() * 4 - 2);
+    const nn::tensor& y = net.forward(x, ctx);
+    CHECK(y.shape()[0] == 2); // [T, B, 10]
+    CHECK(y.shape()[1] == 3);
+    CHECK(y.size() == 2 * 3 * 10);
+}
+
 } // namespace
 
 TEST_CASE("scheduled_lr: warm-up from lr/10 to lr, then cosine to zero") {
@@ -180,21 +201,7 @@ TEST_CASE("cifar10_deep: the fast network plus two 3x3 convs at 4x4 and 2x2, all
     for (const auto& l : nn::metrics(deep, 2).layers) macs_deep += l.macs_per_step;
     CHECK(macs_deep == macs_fast + 16 * 4 * w * 4 * w * 9 + 4 * 8 * w * 8 * w * 9);
     // all six BNs feed a neuron, so the operating point is matched in front of each one
-    train::neuron_params p = train::neuron_model::defaults<double>();
-    p.gain = 0.5;
-    p.theta_pos = p.theta_neg = 1.25;
-    train::set_neuron(deep, p);
-    train::match_operating_point(deep.body(), p);
-    CHECK(bn_scales_equal_to(deep, 2.5f) == 6);
-    nn::context ctx;
-    ctx.steps = 2;
-    nn::tensor x = nn::make_tensor(1, 3, 3, 32, 32);
-    rng::stream r(7, 0);
-    for (auto& v : x) v = float(r.uniform() * 4 - 2);
-    const nn::tensor& y = deep.forward(x, ctx);
-    CHECK(y.shape()[0] == 2); // [T, B, 10]
-    CHECK(y.shape()[1] == 3);
-    CHECK(y.size() == 2 * 3 * 10);
+    check_matched_two_step_forward(deep, 6);
 }
 
 TEST_CASE("cifar10_large: two 3x3 convs per stage at W, 4W, 4W, all neurons matched") {
@@ -212,21 +219,7 @@ TEST_CASE("cifar10_large: two 3x3 convs per stage at W, 4W, 4W, all neurons matc
     const std::size_t rest = 256 * 9 * w * w + 256 * 9 * w * 4 * w + 64 * 9 * 4 * w * 4 * w +
                              64 * 9 * 4 * w * 4 * w + 16 * 9 * 4 * w * 4 * w;
     CHECK(macs == first + rest + 64 * w * 10);
-    train::neuron_params p = train::neuron_model::defaults<double>();
-    p.gain = 0.5;
-    p.theta_pos = p.theta_neg = 1.25;
-    train::set_neuron(large, p);
-    train::match_operating_point(large.body(), p);
-    CHECK(bn_scales_equal_to(large, 2.5f) == 6);
-    nn::context ctx;
-    ctx.steps = 2;
-    nn::tensor x = nn::make_tensor(1, 3, 3, 32, 32);
-    rng::stream r(9, 0);
-    for (auto& v : x) v = float(r.uniform() * 4 - 2);
-    const nn::tensor& y = large.forward(x, ctx);
-    CHECK(y.shape()[0] == 2); // [T, B, 10]
-    CHECK(y.shape()[1] == 3);
-    CHECK(y.size() == 2 * 3 * 10);
+    check_matched_two_step_forward(large, 6);
 }
 
 TEST_CASE("set_device: per-neuron draws with the requested spread, read noise on every layer") {
