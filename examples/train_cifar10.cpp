@@ -44,8 +44,9 @@ int run(Net net, const std::string& name, const data::image_set* train_set,
             e.network.energy_pj * 1e-6, o.out);
         return 0;
     }
-    data::augment_options aug; // random crop with 4-pixel zero padding + horizontal flip
+    data::augment_options aug; // random crop with 4-pixel zero padding + flip (+ cutout)
     aug.alternate_flip = o.alternate_flip;
+    aug.cutout = o.cutout;
     const data::image_source train_src(*train_set, norm, aug);
     train::trainer<Net, data::image_source> t(net, train_src, test_src, o, d);
     t.run();
@@ -73,6 +74,10 @@ int main(int argc, char** argv) {
            "--width", width,
            "channels of the fast network's first conv (x2, x4, x8 after); MACs grow as width^2")
         ->check(CLI::IsMember({32, 48, 64}))
+        ->capture_default_str();
+    app.add_option("--cutout", o.cutout,
+                   "side of a square of each training image set to 0 (the channel mean) at a "
+                   "random centre, clipped at the border (0: off)")
         ->capture_default_str();
     app.add_option("--cache", cache,
                    "decoded-image cache directory for image folders (decode once)");

@@ -36,6 +36,7 @@ struct run_options {
         (double, warmup),               // fraction of the run spent ramping the lr up
         (bool, whiten),                 // first conv starts as whitened patch directions
         (bool, alternate_flip),         // flip each image in every other epoch, not at random
+        (std::size_t, cutout),          // side of the square zeroed per training image (0: off)
         (std::size_t, train_per_class), // 0: all; else the first N training samples per class
         (std::size_t, test_per_class),  // 0: all; else the first N test samples per class
         (std::size_t, max_steps),  // stop (and checkpoint) after this many optimizer steps; 0: off
@@ -74,6 +75,7 @@ inline run_options base_options() {
     o.warmup = 0.15;
     o.whiten = false;
     o.alternate_flip = false;
+    o.cutout = 0;
     o.train_per_class = 0;
     o.test_per_class = 0;
     o.max_steps = 0;

@@ -69,10 +69,13 @@ inline std::atomic<bool>& interrupt_flag() {
 extern "C" inline void on_interrupt(int) { interrupt_flag().store(true); }
 
 /// Options that must not change across a resume (they shape the weights).
-inline const char* const resume_keys[] = {
-    "steps",  "early_steps",     "early_until", "epochs",    "batch",        "lr",
-    "seed",   "optimizer",       "loss",        "momentum",  "weight_decay", "label_smoothing",
-    "warmup", "train_per_class", "neuron",      "precision", "match_neuron", "ema"};
+inline const char* const resume_keys[] = {"steps",          "early_steps",     "early_until",
+                                          "epochs",         "batch",           "lr",
+                                          "seed",           "optimizer",       "loss",
+                                          "momentum",       "weight_decay",    "label_smoothing",
+                                          "warmup",         "train_per_class", "neuron",
+                                          "precision",      "match_neuron",    "ema",
+                                          "alternate_flip", "cutout"};
 } // namespace detail
 
 /// T of a training step at progress p: --T-early before the switch point, then --T.

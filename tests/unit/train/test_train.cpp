@@ -299,6 +299,14 @@ TEST_CASE("trainer: stopping after k steps and resuming gives the uninterrupted 
     od.lr = 0.05;
     auto net_d = make_net();
     CHECK_THROWS_WITH_AS(runs.run(net_d, od), doctest::Contains("lr"), parameter_error);
+    // and so is one with other augmentation: it shapes the weights as much as the schedule
+    auto oe = ob;
+    oe.cutout = 8;
+    auto net_e = make_net();
+    CHECK_THROWS_WITH_AS(runs.run(net_e, oe), doctest::Contains("cutout"), parameter_error);
+    oe = ob;
+    oe.alternate_flip = true;
+    CHECK_THROWS_WITH_AS(runs.run(net_e, oe), doctest::Contains("alternate_flip"), parameter_error);
 }
 
 TEST_CASE("trainer with --T-early: T = 1 steps until the switch point, --T after, resumable") {
