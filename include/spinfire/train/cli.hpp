@@ -97,6 +97,13 @@ inline void add_options(CLI::App& app, run_options& o) {
     app.add_option("--match-neuron", o.match_neuron,
                    "start the BN scale before each neuron at mean threshold / gain (1 for ideal)")
         ->capture_default_str();
+    app.add_option("--input-scale", o.input_scale,
+                   "where a fitted neuron's drive scale (mean threshold / gain) lives: fixed (a "
+                   "constant folded into the neuron's gain; the BNs train as for the ideal "
+                   "neuron) | bn (the BN gamma in front of it, started there by --match-neuron; "
+                   "the behaviour before 2026-11-30)")
+        ->check(CLI::IsMember({"bn", "fixed"}))
+        ->capture_default_str();
     app.add_option("--ema", o.ema,
                    "EMA decay of the weights that are evaluated and exported, e.g. 0.999 (0: off)")
         ->capture_default_str();

@@ -5,8 +5,16 @@
 // so an ideal-vs-MTJ comparison differs in the parameters only, never in the kernel.
 // Read noise and device-to-device spread in the file are reported, not simulated: the nn
 // spiking layer runs the deterministic population kernel.
-// match_operating_point (on by default, --match-neuron) scales the batch norms in front of
-// the neurons so that a fitted neuron starts where the ideal one does.
+// A fitted neuron's drive scale (mean threshold / gain, 2.25 for the MTJ file) can live in
+// two places. --input-scale bn: match_operating_point (on by default, --match-neuron)
+// multiplies the gamma of the batch norms in front of the neurons by it, so a fitted neuron
+// starts where the ideal one does, but SGD then moves gamma and beta, measured in threshold
+// units, 1 / scale^2 (0.2) as far per step as in front of the ideal neuron. --input-scale
+// fixed (the default): the scale is a constant folded into the neuron's gain (the device
+// driven through a fixed current per unit of BN output), gamma starts at 1 and the batch
+// norms train exactly as in front of the ideal neuron. Both compute the same function at
+// initialisation; they differ in the optimizer's geometry only (docs/results/cifar10.md
+// measures what that costs).
 #include <cstddef>
 #include <cstdlib>
 #include <filesystem>
@@ -31,6 +39,7 @@ struct neuron_choice {
     neuron_params params = neuron_model::defaults<double>();
     double pj_per_spike = 0;     ///< neuron energy per spike (energy estimate)
     fit::fitted_neuron fitted{}; ///< the file's contents (defaults for ideal)
+    double input_scale = 1;      ///< constant factor folded into the gain (--input-scale fixed)
 };
 
 /// Where "mtj" looks for the fitted neuron: $SPINFIRE_FITTED_NEURON, else
@@ -51,9 +60,18 @@ inline std::string find_fitted_neuron() {
                                     "the file's path)");
 }
 
+/// Input scale that puts neuron p at the ideal neuron's operating point: the mean threshold
+/// over the input gain (1 for the ideal neuron). A fitted MTJ neuron (gain 0.46, thresholds
+/// 1.03) starting from BN scale 1 sees its drive scaled down and fires a third as often.
+inline double operating_point_scale(const neuron_params& p) {
+    return 0.5 * (p.theta_pos + p.theta_neg) / p.gain;
+}
+
 /// Resolves a --neuron value. The MTJ spike energy is 0.3 pJ (the target paper's estimate,
-/// snn.md section 4) unless the file's protocol records "energy_per_spike_pj".
-inline neuron_choice choose_neuron(const std::string& spec) {
+/// snn.md section 4) unless the file's protocol records "energy_per_spike_pj". With
+/// fixed_input_scale the gain (of the parameters and of the fitted model that device draws
+/// start from) is multiplied by operating_point_scale, which then becomes 1.
+inline neuron_choice choose_neuron(const std::string& spec, bool fixed_input_scale = false) {
     neuron_choice c;
     if (spec == "ideal") {
         c.name = "ideal";
@@ -64,6 +82,11 @@ inline neuron_choice choose_neuron(const std::string& spec) {
     c.fitted = fit::load_fitted_neuron(file);
     c.params = neuron_model::from_fit<double>(c.fitted);
     c.params.read_noise = 0; // not simulated in training (see the header comment)
+    if (fixed_input_scale) {
+        c.input_scale = operating_point_scale(c.params);
+        c.params.gain *= c.input_scale;
+        c.fitted.model.gain *= c.input_scale;
+    }
     neuron_model::validate(c.params);
     c.pj_per_spike = 0.3;
     if (c.fitted.protocol.contains("energy_per_spike_pj") &&
@@ -88,13 +111,6 @@ void set_neuron(Net& net, const neuron_params& p) {
             q.read_noise = float(p.read_noise);
         }
     });
-}
-
-/// Input scale that puts neuron p at the ideal neuron's operating point: the mean threshold
-/// over the input gain (1 for the ideal neuron). A fitted MTJ neuron (gain 0.46, thresholds
-/// 1.03) starting from BN scale 1 sees its drive scaled down and fires a third as often.
-inline double operating_point_scale(const neuron_params& p) {
-    return 0.5 * (p.theta_pos + p.theta_neg) / p.gain;
 }
 
 /// Multiplies the scale (gamma) of every batch norm that feeds a spiking layer directly by
@@ -157,8 +173,10 @@ inline io::json to_json(const device_settings& d) {
 }
 
 inline io::json to_json(const neuron_choice& c) {
-    io::json j = {
-        {"name", c.name}, {"params", io::to_json(c.params)}, {"pj_per_spike", c.pj_per_spike}};
+    io::json j = {{"name", c.name},
+                  {"params", io::to_json(c.params)},
+                  {"input_scale", c.input_scale},
+                  {"pj_per_spike", c.pj_per_spike}};
     if (c.name != "ideal") {
         j["fit_quality"] = io::to_json(c.fitted.quality);
         j["spread_not_simulated"] = io::to_json(c.fitted.spread);

@@ -39,13 +39,14 @@ struct run_options {
         (std::size_t, cutout),          // side of the square zeroed per training image (0: off)
         (std::size_t, train_per_class), // 0: all; else the first N training samples per class
         (std::size_t, test_per_class),  // 0: all; else the first N test samples per class
-        (std::size_t, max_steps),  // stop (and checkpoint) after this many optimizer steps; 0: off
-        (std::size_t, eval_every), // test evaluation every N epochs (0: only at the end)
-        (std::size_t, eval_batch), // evaluation mini-batch
-        (bool, flip_tta),          // evaluate each test sample and its mirror, average outputs
-        (std::size_t, shift_tta),  // also evaluate copies shifted by +-N pixels, average outputs
-        (bool, match_neuron),      // BN scale before each neuron starts at threshold / gain
-        (double, ema),             // EMA decay of the weights evaluated and exported (0: off)
+        (std::size_t, max_steps),   // stop (and checkpoint) after this many optimizer steps; 0: off
+        (std::size_t, eval_every),  // test evaluation every N epochs (0: only at the end)
+        (std::size_t, eval_batch),  // evaluation mini-batch
+        (bool, flip_tta),           // evaluate each test sample and its mirror, average outputs
+        (std::size_t, shift_tta),   // also evaluate copies shifted by +-N pixels, average outputs
+        (bool, match_neuron),       // BN scale before each neuron starts at threshold / gain
+        (std::string, input_scale), // bn | fixed: where a fitted neuron's drive scale lives
+        (double, ema),              // EMA decay of the weights evaluated and exported (0: off)
         (double, device_spread), // --evaluate: relative per-neuron spread of the neuron parameters
         (double, device_read_noise),  // --evaluate: read-noise standard deviation (units of V)
         (std::uint64_t, device_seed), // --evaluate: seed of those draws
@@ -84,6 +85,7 @@ inline run_options base_options() {
     o.flip_tta = false;
     o.shift_tta = 0;
     o.match_neuron = true;
+    o.input_scale = "fixed";
     o.ema = 0;
     o.device_spread = 0;
     o.device_read_noise = 0;
@@ -106,6 +108,8 @@ inline void validate(const run_options& o) {
         throw parameter_error("early_until", "must be in [0, 1]");
     if (o.early_steps > 0 && o.early_until == 0)
         throw parameter_error("early_until", "--T-early needs a switch point in (0, 1]");
+    if (o.input_scale != "bn" && o.input_scale != "fixed")
+        throw parameter_error("input_scale", "'" + o.input_scale + "' is not bn or fixed");
     if (o.batch == 0) throw parameter_error("batch", "must be >= 1");
     if (o.eval_batch == 0) throw parameter_error("eval_batch", "must be >= 1");
     if (o.threads == 0) throw parameter_error("threads", "must be >= 1");

@@ -75,7 +75,7 @@ inline const char* const resume_keys[] = {"steps",          "early_steps",     "
                                           "momentum",       "weight_decay",    "label_smoothing",
                                           "warmup",         "train_per_class", "neuron",
                                           "precision",      "match_neuron",    "ema",
-                                          "alternate_flip", "cutout"};
+                                          "alternate_flip", "cutout",          "input_scale"};
 } // namespace detail
 
 /// T of a training step at progress p: --T-early before the switch point, then --T.
@@ -125,7 +125,7 @@ public:
         : net_(&net), train_(&train_set), test_(&test_set), o_(std::move(options)),
           d_(std::move(description)) {
         validate(o_);
-        neuron_ = choose_neuron(o_.neuron);
+        neuron_ = choose_neuron(o_.neuron, o_.input_scale == "fixed");
     }
 
     /// Optimizer steps done so far (after run(): all sittings).
@@ -448,10 +448,11 @@ private:
                                                 st.value("network", "") + "', this run trains '" +
                                                 d_.network + "'");
         const io::json opts = io::to_json(o_);
+        io::json saved = st["options"];
+        if (!saved.contains("input_scale")) saved["input_scale"] = "bn"; // before the option
         for (const char* k : detail::resume_keys)
-            if (st["options"].contains(k) &&
-                st["options"][k] != opts[k]) // older files lack newer keys
-                throw parameter_error(k, "differs from the checkpoint (" + st["options"][k].dump() +
+            if (saved.contains(k) && saved[k] != opts[k]) // older files lack newer keys
+                throw parameter_error(k, "differs from the checkpoint (" + saved[k].dump() +
                                              " there, " + opts[k].dump() +
                                              " here): resume needs the same value");
         std::uint64_t s = 0;
@@ -513,10 +514,11 @@ evaluation evaluate_checkpoint(Net& net, const Source& test, run_options o,
         o.precision = st["options"]["precision"].get<std::string>();
         o.optimizer = st["options"].value("optimizer", o.optimizer);
         o.ema = st["options"].value("ema", 0.0);
+        o.input_scale = st["options"].value("input_scale", std::string("bn"));
     }
     threads budget(o.threads);
     fs::create_directories(o.out);
-    const neuron_choice n = choose_neuron(o.neuron);
+    const neuron_choice n = choose_neuron(o.neuron, o.input_scale == "fixed");
     set_neuron(net, n.params);
     std::uint64_t step = 0;
     if (o.ema > 0) { // the averaged weights, which the run itself evaluated and exported

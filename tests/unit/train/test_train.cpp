@@ -189,6 +189,70 @@ TEST_CASE("match_operating_point: a fitted neuron's first step fires where the i
         CHECK(b.data()[i] == doctest::Approx(a.data()[i]).epsilon(1e-4).scale(1e-3));
 }
 
+TEST_CASE("--input-scale fixed: the bn-matched function, BN gradients 2.5x those of bn") {
+    // A fitted neuron with gain 0.5 and thresholds 1.25 (drive scale 2.5), hard reset.
+    const auto dir = test::scratch_dir("train_input_scale");
+    fit::fitted_neuron f;
+    f.model.beta = 0.45;
+    f.model.gain = 0.5;
+    f.model.theta_pos = f.model.theta_neg = 1.25;
+    f.model.hard_reset = true;
+    const std::string file = (dir / "fitted.json").string();
+    fit::save(file, f);
+    const train::neuron_choice in_bn = train::choose_neuron(file);
+    const train::neuron_choice fixed = train::choose_neuron(file, true);
+    CHECK(in_bn.input_scale == 1);
+    CHECK(in_bn.params.gain == doctest::Approx(0.5));
+    CHECK(fixed.input_scale == doctest::Approx(2.5));
+    CHECK(fixed.params.gain == doctest::Approx(1.25));
+    CHECK(fixed.fitted.model.gain == doctest::Approx(1.25)); // device draws start from it too
+    CHECK(train::operating_point_scale(fixed.params) == doctest::Approx(1));
+    CHECK(train::choose_neuron("ideal", true).params.gain == 1); // scale 1: nothing changes
+
+    // bn: gamma 2.5 in front of gain 0.5; fixed: gamma 1 in front of gain 1.25. Same drive,
+    // so the same logits over two steps (reset included); by the chain rule the gradient of
+    // each BN's gamma and beta is 2.5x smaller in the bn network and every other one equal.
+    auto a = make_net(), b = make_net();
+    a.initialize(9);
+    b.initialize(9);
+    train::set_neuron(a, in_bn.params);
+    train::match_operating_point(a.body(), in_bn.params);
+    train::set_neuron(b, fixed.params);
+    train::match_operating_point(b.body(), fixed.params);
+    CHECK(bn_scales_equal_to(a, 2.5f) == 4);
+    CHECK(bn_scales_equal_to(b, 1.0f) == 4);
+    nn::context ctx;
+    ctx.steps = 2;
+    nn::tensor x = nn::make_tensor(1, 16, 3, 32, 32);
+    rng::stream r(11, 0);
+    for (auto& v : x) v = float(r.uniform() * 4 - 2);
+    const std::vector<int> labels{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5};
+    const auto la = nn::cross_entropy(a.forward(x, ctx), labels);
+    const auto lb = nn::cross_entropy(b.forward(x, ctx), labels);
+    CHECK(la.value == doctest::Approx(lb.value).epsilon(1e-5));
+    a.backward(la.grad, ctx);
+    b.backward(lb.grad, ctx);
+    std::vector<std::pair<std::string, const nn::parameter*>> pa, pb;
+    a.visit_parameters([&](const std::string& n, nn::parameter& q) { pa.emplace_back(n, &q); });
+    b.visit_parameters([&](const std::string& n, nn::parameter& q) { pb.emplace_back(n, &q); });
+    REQUIRE(pa.size() == pb.size());
+    std::size_t bn_params = 0;
+    for (std::size_t i = 0; i < pa.size(); ++i) {
+        const bool bn = pa[i].first.ends_with("gamma") || pa[i].first.ends_with("beta");
+        bn_params += bn;
+        const double k = bn ? 2.5 : 1.0;
+        const auto& ga = pa[i].second->grad;
+        const auto& gb = pb[i].second->grad;
+        REQUIRE(ga.size() == gb.size());
+        double mx = 0;
+        for (float g : gb) mx = std::max(mx, double(std::abs(g)));
+        REQUIRE(mx > 0);
+        for (std::size_t j = 0; j < ga.size(); ++j)
+            CHECK(k * ga.data()[j] == doctest::Approx(gb.data()[j]).epsilon(1e-3).scale(1e-3 * mx));
+    }
+    CHECK(bn_params == 8);
+}
+
 TEST_CASE("cifar10_deep: the fast network plus two 3x3 convs at 4x4 and 2x2, all neurons matched") {
     constexpr std::size_t w = 4;
     auto fast = train::cifar10_fast<train::neuron_model, w>();
@@ -307,6 +371,17 @@ TEST_CASE("trainer: stopping after k steps and resuming gives the uninterrupted 
     oe = ob;
     oe.alternate_flip = true;
     CHECK_THROWS_WITH_AS(runs.run(net_e, oe), doctest::Contains("alternate_flip"), parameter_error);
+    // the drive scale's place too; a state file from before the option counts as bn
+    oe = ob;
+    oe.input_scale = ob.input_scale == "bn" ? "fixed" : "bn";
+    CHECK_THROWS_WITH_AS(runs.run(net_e, oe), doctest::Contains("input_scale"), parameter_error);
+    const auto state = dir / "b" / "checkpoint.json";
+    io::json st = io::read_json_file(state.string());
+    REQUIRE(st["options"].contains("input_scale"));
+    st["options"].erase("input_scale");
+    io::write_json_file(state.string(), st);
+    oe.input_scale = "fixed";
+    CHECK_THROWS_WITH_AS(runs.run(net_e, oe), doctest::Contains("input_scale"), parameter_error);
 }
 
 TEST_CASE("trainer with --T-early: T = 1 steps until the switch point, --T after, resumable") {
