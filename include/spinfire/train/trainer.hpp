@@ -76,6 +76,14 @@ inline const char* const resume_keys[] = {"steps",          "early_steps",     "
                                           "warmup",         "train_per_class", "neuron",
                                           "precision",      "match_neuron",    "ema",
                                           "alternate_flip", "cutout",          "input_scale"};
+
+/// A state file's recorded options, with the value that files written before an option
+/// meant by its absence (before --input-scale the drive scale lived in the BNs).
+inline io::json saved_options(const io::json& state) {
+    io::json o = state["options"];
+    if (!o.contains("input_scale")) o["input_scale"] = "bn";
+    return o;
+}
 } // namespace detail
 
 /// T of a training step at progress p: --T-early before the switch point, then --T.
@@ -448,8 +456,7 @@ private:
                                                 st.value("network", "") + "', this run trains '" +
                                                 d_.network + "'");
         const io::json opts = io::to_json(o_);
-        io::json saved = st["options"];
-        if (!saved.contains("input_scale")) saved["input_scale"] = "bn"; // before the option
+        const io::json saved = detail::saved_options(st);
         for (const char* k : detail::resume_keys)
             if (saved.contains(k) && saved[k] != opts[k]) // older files lack newer keys
                 throw parameter_error(k, "differs from the checkpoint (" + saved[k].dump() +
@@ -509,12 +516,13 @@ evaluation evaluate_checkpoint(Net& net, const Source& test, run_options o,
         if (st.value("network", d.network) != d.network)
             throw parameter_error("net",
                                   "checkpoint is for network '" + st.value("network", "") + "'");
-        o.neuron = st["options"]["neuron"].get<std::string>();
-        o.steps = st["options"]["steps"].get<std::size_t>();
-        o.precision = st["options"]["precision"].get<std::string>();
-        o.optimizer = st["options"].value("optimizer", o.optimizer);
-        o.ema = st["options"].value("ema", 0.0);
-        o.input_scale = st["options"].value("input_scale", std::string("bn"));
+        const io::json saved = detail::saved_options(st);
+        o.neuron = saved["neuron"].get<std::string>();
+        o.steps = saved["steps"].get<std::size_t>();
+        o.precision = saved["precision"].get<std::string>();
+        o.optimizer = saved.value("optimizer", o.optimizer);
+        o.ema = saved.value("ema", 0.0);
+        o.input_scale = saved["input_scale"].get<std::string>();
     }
     threads budget(o.threads);
     fs::create_directories(o.out);
