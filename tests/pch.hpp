@@ -1,7 +1,7 @@
 // Precompiled header shared by every test executable: the heavy dependency headers only.
 #pragma once
 #include <doctest/doctest.h>
-#include <xsimd/xsimd.hpp>
+#include "spinfire/core/intrinsics.hpp"
 #include <xtensor/xtensor.hpp>
 #include <xtensor/xarray.hpp>
 #include <nlohmann/json.hpp>

@@ -4,14 +4,13 @@
 #include <cmath>
 #include <cstddef>
 #include <type_traits>
-#include <xsimd/xsimd.hpp>
 
 #include "spinfire/config.hpp"
+#include "spinfire/core/intrinsics.hpp"
 
-// GCC 12 flags the deliberately undefined registers inside AVX-512 intrinsics such as
-// _mm512_srai_epi64 and _mm512_max_ps as uninitialized once xsimd inlines them (GCC PR
-// 105593, fixed in GCC 13). GCC honours a diagnostic pragma anywhere along the inlining
-// stack, so these wrappers, through which all SIMD math passes, silence that one warning.
+// The same GCC 12 false positive as in intrinsics.hpp, for intrinsics inlined into these
+// wrappers: GCC also honours a diagnostic pragma anywhere along the inlining stack, so this
+// covers translation units that included TBB, xsimd or <immintrin.h> before spinfire.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"

@@ -19,11 +19,10 @@
 #include <cstdint>
 #include <vector>
 
-#include <xsimd/xsimd.hpp>
-
 #include "spinfire/config.hpp"
 #include "spinfire/core/constants.hpp"
 #include "spinfire/core/error.hpp"
+#include "spinfire/core/intrinsics.hpp"
 #include "spinfire/core/philox.hpp"
 #include "spinfire/data/events.hpp"
 

@@ -8,13 +8,10 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "spinfire/core/intrinsics.hpp"
 #include "spinfire/core/philox.hpp"
 #include "spinfire/core/simd.hpp"
 #include "spinfire/llg/detail/wide.hpp"
-
-#if defined(__AVX2__)
-#include <immintrin.h>
-#endif
 
 namespace spinfire::llg::detail {
 

@@ -6,8 +6,6 @@
 // two separately written steps). Used as the ensemble's SIMD type; results per lane are
 // identical to stepping each half on its own.
 #include <cstddef>
-#include <xsimd/xsimd.hpp>
-
 #include "spinfire/core/simd.hpp"
 
 namespace spinfire::llg::detail {
