@@ -55,14 +55,16 @@ struct context {
     std::uint64_t seed = 0; ///< dropout and other randomness: Philox(seed, layer, iteration)
     std::uint64_t iteration = 0;
     bool collect_metrics = false; ///< spike rates and input densities per layer
-    /// Keep 4-D activations in oneDNN's channel-blocked nChw8c layout between layers (its
-    /// AVX2 conv, BN and pooling kernels are several times faster there than on NCHW).
+    /// Keep 4-D activations in oneDNN's channel-blocked layout (nChw16c on AVX-512, else
+    /// nChw8c) between layers: its conv, BN and pooling kernels are several times faster
+    /// there than on NCHW.
     bool blocked = true;
     /// Training keeps spiking layers' outputs as int8 until backward (graph.hpp, chain).
     bool int8_spikes = true;
 };
 
-/// Layout rule for every activation inside a graph: nChw8c when ctx.blocked and C % 8 == 0,
+/// Layout rule for every activation inside a graph: blocked (detail::blocked_tag: nChw16c
+/// on AVX-512 when C % 16 == 0, else nChw8c) when ctx.blocked and C % 8 == 0,
 /// else plain NCHW (for H = W = 1 the two coincide). Element-wise layers (spiking, dropout,
 /// residual add, mean over T) do not care: the sample index stays outermost in both, so a
 /// [T*B, ...] tensor is still [T][B*C*H*W]. Networks convert their input and output, so
