@@ -29,17 +29,17 @@
 namespace spinfire::data {
 
 struct emulator_params {
-    std::size_t sensor = 128;          ///< output is sensor x sensor (DVS128)
-    double duration_us = 1.0e6;        ///< recording length
-    double step_us = 2000;             ///< rendering interval
-    double loops = 4;                  ///< repetitions of the closed path
-    double amplitude_px = 4;           ///< path radius in sensor pixels
-    double contrast_threshold = 0.3;   ///< log-intensity step per event
-    double threshold_sigma = 0.03;     ///< relative per-pixel spread of the threshold
-    double refractory_us = 1000;       ///< dead time after an event
-    double noise_rate_hz = 0.1;        ///< background events per pixel per second
-    double background = 0.0;           ///< luminance (0..1) around the moving image
-    double log_eps = 0.05;             ///< log(I + eps): keeps dark pixels from dominating
+    std::size_t sensor = 128;        ///< output is sensor x sensor (DVS128)
+    double duration_us = 1.0e6;      ///< recording length
+    double step_us = 2000;           ///< rendering interval
+    double loops = 4;                ///< repetitions of the closed path
+    double amplitude_px = 4;         ///< path radius in sensor pixels
+    double contrast_threshold = 0.3; ///< log-intensity step per event
+    double threshold_sigma = 0.03;   ///< relative per-pixel spread of the threshold
+    double refractory_us = 1000;     ///< dead time after an event
+    double noise_rate_hz = 0.1;      ///< background events per pixel per second
+    double background = 0.0;         ///< luminance (0..1) around the moving image
+    double log_eps = 0.05;           ///< log(I + eps): keeps dark pixels from dominating
 
     void validate() const {
         if (sensor < 2 || sensor > 4096) throw parameter_error("sensor", "must be 2..4096");
@@ -69,13 +69,13 @@ inline std::vector<float> upscaled_luminance(const std::uint8_t* img, std::size_
     const std::size_t plane = height * width;
     for (std::size_t i = 0; i < plane; ++i) {
         if (channels >= 3)
-            lum[i] = (0.299f * img[i] + 0.587f * img[plane + i] + 0.114f * img[2 * plane + i]) / 255.0f;
+            lum[i] =
+                (0.299f * img[i] + 0.587f * img[plane + i] + 0.114f * img[2 * plane + i]) / 255.0f;
         else
             lum[i] = img[i] / 255.0f;
     }
     std::vector<float> out(n * n);
-    auto coord = [](std::size_t o, std::size_t n_out, std::size_t n_in, std::size_t& i0,
-                    float& f) {
+    auto coord = [](std::size_t o, std::size_t n_out, std::size_t n_in, std::size_t& i0, float& f) {
         double s = (double(o) + 0.5) * double(n_in) / double(n_out) - 0.5;
         s = std::clamp(s, 0.0, double(n_in - 1));
         i0 = std::min(std::size_t(s), n_in - 1);
@@ -156,9 +156,9 @@ inline void render_log(const padded_image& img, double ox, double oy, float eps,
 
 /// The events of one image (8-bit planar [C, H, W], C = 1 or 3). Deterministic in
 /// (params, seed, sample_id); the per-pixel thresholds depend on seed only.
-inline event_stream emulate_dvs(const std::uint8_t* image, std::size_t channels,
-                                std::size_t height, std::size_t width, const emulator_params& p,
-                                std::uint64_t seed, std::uint64_t sample_id) {
+inline event_stream emulate_dvs(const std::uint8_t* image, std::size_t channels, std::size_t height,
+                                std::size_t width, const emulator_params& p, std::uint64_t seed,
+                                std::uint64_t sample_id) {
     p.validate();
     if (channels != 1 && channels != 3) throw parameter_error("channels", "must be 1 or 3");
     if (height == 0 || width == 0) throw parameter_error("image", "is empty");
@@ -175,7 +175,7 @@ inline event_stream emulate_dvs(const std::uint8_t* image, std::size_t channels,
     const auto steps = std::size_t(std::llround(p.duration_us / p.step_us));
     auto offset = [&](std::size_t k, double& ox, double& oy) {
         const double phase = 2 * constants::pi * p.loops * double(k) / double(steps);
-        ox = p.amplitude_px * std::cos(phase) - p.amplitude_px;  // starts at (0, 0)
+        ox = p.amplitude_px * std::cos(phase) - p.amplitude_px; // starts at (0, 0)
         oy = p.amplitude_px * std::sin(phase);
     };
 

@@ -95,8 +95,8 @@ SPINFIRE_INLINE void store_spikes(Out* p, const V& s) {
                          simd::lanes_v<V> == 8) {
         // 8 floats -> 8 int8 with two saturating packs (xsimd 8 has no narrowing store).
         const __m256i i32 = _mm256_cvtps_epi32(s);
-        const __m128i i16 = _mm_packs_epi32(_mm256_castsi256_si128(i32),
-                                            _mm256_extracti128_si256(i32, 1));
+        const __m128i i16 =
+            _mm_packs_epi32(_mm256_castsi256_si128(i32), _mm256_extracti128_si256(i32, 1));
         _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_packs_epi16(i16, i16));
 #endif
     } else {
@@ -128,8 +128,8 @@ SPINFIRE_INLINE V read_noise(std::uint64_t seed, std::uint64_t counter, std::siz
 template <class M>
 concept noisy_model = neuron_model<M> &&
     requires(const params_t<M, float>& p, state_t<M, float>& s, const float& x) {
-        { M::step(p, s, x, x) } -> std::same_as<float>;
-    };
+    { M::step(p, s, x, x) } -> std::same_as<float>;
+};
 
 /// Optional inputs of a population kernel beyond the shared parameters.
 template <neuron_model Model, class S = float>
@@ -154,12 +154,12 @@ struct generated_kernel {
     /// Saved per element and step: the state before the step, then the input.
     static constexpr std::size_t saved_per_step = n_state + 1;
 
-    static void forward(const params_type& p, std::size_t T, std::size_t N, const S* x,
-                        S* spikes, S* saved) {
+    static void forward(const params_type& p, std::size_t T, std::size_t N, const S* x, S* spikes,
+                        S* saved) {
         forward(p, T, N, x, spikes, saved, options_type{});
     }
-    static void forward(const params_type& p, std::size_t T, std::size_t N, const S* x,
-                        S* spikes, S* saved, const options_type& opt) {
+    static void forward(const params_type& p, std::size_t T, std::size_t N, const S* x, S* spikes,
+                        S* saved, const options_type& opt) {
         forward_as(p, T, N, x, N, spikes, saved, opt);
     }
     /// Spikes stored as int8 (a quarter of the memory traffic; exact).
@@ -168,8 +168,8 @@ struct generated_kernel {
         forward_as(p, T, N, x, N, spikes, saved, opt);
     }
     /// Direct encoding: the same input x [N] at every step, without T copies of it.
-    static void forward_broadcast(const params_type& p, std::size_t T, std::size_t N,
-                                  const S* x, S* spikes, S* saved, const options_type& opt = {}) {
+    static void forward_broadcast(const params_type& p, std::size_t T, std::size_t N, const S* x,
+                                  S* spikes, S* saved, const options_type& opt = {}) {
         forward_as(p, T, N, x, 0, spikes, saved, opt);
     }
 
@@ -292,10 +292,9 @@ private:
 
     template <bool Save, class Out>
     static void run_forward(const params_type& p, std::size_t T, std::size_t N, const S* x,
-                            std::size_t x_stride, Out* spikes, S* saved,
-                            const options_type& opt) {
-        const forward_body<Save, Out> body{{to_array<S>(p), opt.per_neuron, opt.neurons}, opt, T, N,
-                                           x, x_stride, spikes, saved};
+                            std::size_t x_stride, Out* spikes, S* saved, const options_type& opt) {
+        const forward_body<Save, Out> body{
+            {to_array<S>(p), opt.per_neuron, opt.neurons}, opt, T, N, x, x_stride, spikes, saved};
         detail::for_chunks(N, [&](std::size_t b, std::size_t e, std::size_t) {
             detail::for_lanes<S>(b, e, body);
         });
@@ -324,9 +323,9 @@ private:
                 else
                     return D(pa[j]);
             });
-            std::array<V, n_state> adj;   // adjoint of the state after step t
+            std::array<V, n_state> adj; // adjoint of the state after step t
             adj.fill(V(S(0)));
-            std::array<V, n_params> gp;   // this element's parameter gradients
+            std::array<V, n_params> gp; // this element's parameter gradients
             gp.fill(V(S(0)));
             V sum_x(S(0)); // sum over t of dL/dx[t] (broadcast input)
             for (std::size_t t = T; t-- > 0;) {

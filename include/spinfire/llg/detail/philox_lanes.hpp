@@ -29,7 +29,8 @@ SPINFIRE_INLINE void philox8(std::uint64_t seed, std::uint64_t first_stream, std
     __m256i c2 = _mm256_load_si256(reinterpret_cast<const __m256i*>(lo));
     __m256i c3 = _mm256_load_si256(reinterpret_cast<const __m256i*>(hi));
     std::uint32_t k0 = std::uint32_t(seed), k1 = std::uint32_t(seed >> 32);
-    const __m256i m0 = _mm256_set1_epi32(int(0xD2511F53u)), m1 = _mm256_set1_epi32(int(0xCD9E8D57u));
+    const __m256i m0 = _mm256_set1_epi32(int(0xD2511F53u)),
+                  m1 = _mm256_set1_epi32(int(0xCD9E8D57u));
     // High 32 bits of the 8 products a * m, in place.
     auto mulhi = [](__m256i a, __m256i m) {
         const __m256i even = _mm256_srli_epi64(_mm256_mul_epu32(a, m), 32);
@@ -54,9 +55,8 @@ SPINFIRE_INLINE void philox8(std::uint64_t seed, std::uint64_t first_stream, std
 /// Same values as rng::normal4<B>(seed, first_stream, counter); for wide<B>, the two halves
 /// are the normals of streams first_stream + [0, n) and first_stream + n + [0, n).
 template <class B>
-    requires simd::is_batch_v<B>
-SPINFIRE_INLINE std::array<B, 4> normal4_lanes(std::uint64_t seed, std::uint64_t first_stream,
-                                               std::uint64_t counter);
+requires simd::is_batch_v<B> SPINFIRE_INLINE std::array<B, 4>
+normal4_lanes(std::uint64_t seed, std::uint64_t first_stream, std::uint64_t counter);
 
 #if defined(__AVX2__)
 /// Box-Muller on the Philox words of streams [offset, offset + B::size) of one philox8 pass.
@@ -80,9 +80,8 @@ SPINFIRE_INLINE std::array<B, 4> normals_from_bits(const std::uint32_t (&bits)[4
 #endif
 
 template <class W>
-    requires is_wide<W>::value
-SPINFIRE_INLINE std::array<W, 4> normal4_wide(std::uint64_t seed, std::uint64_t first_stream,
-                                              std::uint64_t counter) {
+requires is_wide<W>::value SPINFIRE_INLINE std::array<W, 4>
+normal4_wide(std::uint64_t seed, std::uint64_t first_stream, std::uint64_t counter) {
     using B = decltype(W::lo);
 #if defined(__AVX2__)
     if constexpr (2 * B::size <= 8) { // both halves from one Philox pass
@@ -99,19 +98,19 @@ SPINFIRE_INLINE std::array<W, 4> normal4_wide(std::uint64_t seed, std::uint64_t 
 }
 
 template <class B>
-    requires simd::is_batch_v<B>
-SPINFIRE_INLINE std::array<B, 4> normal4_lanes(std::uint64_t seed, std::uint64_t first_stream,
-                                               std::uint64_t counter) {
-    if constexpr (is_wide<B>::value) return normal4_wide<B>(seed, first_stream, counter);
+requires simd::is_batch_v<B> SPINFIRE_INLINE std::array<B, 4>
+normal4_lanes(std::uint64_t seed, std::uint64_t first_stream, std::uint64_t counter) {
+    if constexpr (is_wide<B>::value)
+        return normal4_wide<B>(seed, first_stream, counter);
     else {
 #if defined(__AVX2__)
-    if constexpr (B::size <= 8) {
-        std::uint32_t bits[4][8];
-        philox8(seed, first_stream, counter, bits);
-        return normals_from_bits<B>(bits, 0);
-    } else
+        if constexpr (B::size <= 8) {
+            std::uint32_t bits[4][8];
+            philox8(seed, first_stream, counter, bits);
+            return normals_from_bits<B>(bits, 0);
+        } else
 #endif
-        return rng::normal4<B>(seed, first_stream, counter);
+            return rng::normal4<B>(seed, first_stream, counter);
     }
 }
 

@@ -41,10 +41,10 @@ struct wide {
     SPINFIRE_INLINE wide& operator*=(const wide& o) { return lo *= o.lo, hi *= o.hi, *this; }
 };
 
-#define SPINFIRE_WIDE_BINARY(op)                                                              \
-    template <class B>                                                                        \
-    SPINFIRE_INLINE wide<B> operator op(const wide<B>& a, const wide<B>& b) {                 \
-        return {a.lo op b.lo, a.hi op b.hi};                                                  \
+#define SPINFIRE_WIDE_BINARY(op)                                                                   \
+    template <class B>                                                                             \
+    SPINFIRE_INLINE wide<B> operator op(const wide<B>& a, const wide<B>& b) {                      \
+        return {a.lo op b.lo, a.hi op b.hi};                                                       \
     }
 SPINFIRE_WIDE_BINARY(+)
 SPINFIRE_WIDE_BINARY(-)
@@ -52,10 +52,10 @@ SPINFIRE_WIDE_BINARY(*)
 SPINFIRE_WIDE_BINARY(/)
 #undef SPINFIRE_WIDE_BINARY
 
-#define SPINFIRE_WIDE_COMPARE(op)                                                             \
-    template <class B>                                                                        \
-    SPINFIRE_INLINE wide_bool<B> operator op(const wide<B>& a, const wide<B>& b) {            \
-        return {a.lo op b.lo, a.hi op b.hi};                                                  \
+#define SPINFIRE_WIDE_COMPARE(op)                                                                  \
+    template <class B>                                                                             \
+    SPINFIRE_INLINE wide_bool<B> operator op(const wide<B>& a, const wide<B>& b) {                 \
+        return {a.lo op b.lo, a.hi op b.hi};                                                       \
     }
 SPINFIRE_WIDE_COMPARE(<)
 SPINFIRE_WIDE_COMPARE(<=)

@@ -112,8 +112,8 @@ inline bool native_bf16() {
             dnnl::memory::desc s({8, 16, 8, 8}, dt::bf16, tag::any),
                 w({16, 16, 3, 3}, dt::bf16, tag::any), d({8, 16, 8, 8}, dt::f32, tag::any);
             dnnl::convolution_forward::desc cd(dnnl::prop_kind::forward_training,
-                                               dnnl::algorithm::convolution_direct, s, w, d,
-                                               {1, 1}, {1, 1}, {1, 1});
+                                               dnnl::algorithm::convolution_direct, s, w, d, {1, 1},
+                                               {1, 1}, {1, 1});
             dnnl::convolution_forward::primitive_desc pd(cd, env.eng);
             return true;
         } catch (const dnnl::error&) {
