@@ -66,14 +66,16 @@ int main(int argc, char** argv) {
     app.add_option(
            "--net", net_name,
            "fast (CPU time-to-accuracy, see --width) | deep (fast + a second conv at 4x4 "
-           "and 2x2, width 32) | large (two convs per stage at 64, 256, 256 channels, width 64) | "
+           "and 2x2, width 32) | large (two convs per stage at W, 4W, 4W channels, W = --width 64, "
+           "96 or 128) | "
            "vgg_s (DESIGN.md reference)")
         ->check(CLI::IsMember({"fast", "deep", "large", "vgg_s"}))
         ->capture_default_str();
     app.add_option(
            "--width", width,
-           "channels of the fast network's first conv (x2, x4, x8 after); MACs grow as width^2")
-        ->check(CLI::IsMember({32, 48, 64}))
+           "channels of the first conv (fast: x2, x4, x8 after; large: x4 after); MACs grow as "
+           "width^2")
+        ->check(CLI::IsMember({32, 48, 64, 96, 128}))
         ->capture_default_str();
     app.add_option("--cutout", o.cutout,
                    "side of a square of each training image set to 0 (the channel mean) at a "
@@ -111,10 +113,17 @@ int main(int argc, char** argv) {
                                      "cifar10_deep<32>");
         }
         if (net_name == "large") {
-            if (width != 64) throw parameter_error("--width", "--net large is built for width 64");
-            return train_or_evaluate(train::cifar10_large<train::neuron_model, 64>(),
-                                     "cifar10_large<64>");
+            const std::string large = fmt::format("cifar10_large<{}>", width);
+            if (width == 96)
+                return train_or_evaluate(train::cifar10_large<train::neuron_model, 96>(), large);
+            if (width == 128)
+                return train_or_evaluate(train::cifar10_large<train::neuron_model, 128>(), large);
+            if (width != 64)
+                throw parameter_error("--width", "--net large is built for width 64, 96 or 128");
+            return train_or_evaluate(train::cifar10_large<train::neuron_model, 64>(), large);
         }
+        if (width > 64)
+            throw parameter_error("--width", "--net fast is built for width 32, 48 or 64");
         const std::string fast = fmt::format("cifar10_fast<{}>", width);
         if (width == 48)
             return train_or_evaluate(train::cifar10_fast<train::neuron_model, 48>(), fast);
