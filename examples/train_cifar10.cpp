@@ -87,6 +87,16 @@ int main(int argc, char** argv) {
                    "evaluate this checkpoint on the test set instead of training");
     CLI11_PARSE(app, argc, argv);
     try {
+        // Reject a width the chosen network is not built for before any data is loaded.
+        const bool width_ok =
+            net_name == "vgg_s" || (net_name == "deep" && width == 32) ||
+            (net_name == "large" && (width == 64 || width == 96 || width == 128)) ||
+            (net_name == "fast" && width <= 64);
+        if (!width_ok)
+            throw parameter_error("--width",
+                                  fmt::format("--net {} is not built for width {} (fast: "
+                                              "32, 48, 64; deep: 32; large: 64, 96, 128)",
+                                              net_name, width));
         threads budget(o.threads);
         const bool binary = data::is_cifar10_binary_dir(o.data, data::split::test);
         data::image_set train_set;
@@ -107,23 +117,17 @@ int main(int argc, char** argv) {
         };
         if (net_name == "vgg_s")
             return train_or_evaluate(train::vgg_s<train::neuron_model>(), "vgg_s");
-        if (net_name == "deep") {
-            if (width != 32) throw parameter_error("--width", "--net deep is built for width 32");
+        if (net_name == "deep")
             return train_or_evaluate(train::cifar10_deep<train::neuron_model, 32>(),
                                      "cifar10_deep<32>");
-        }
         if (net_name == "large") {
             const std::string large = fmt::format("cifar10_large<{}>", width);
             if (width == 96)
                 return train_or_evaluate(train::cifar10_large<train::neuron_model, 96>(), large);
             if (width == 128)
                 return train_or_evaluate(train::cifar10_large<train::neuron_model, 128>(), large);
-            if (width != 64)
-                throw parameter_error("--width", "--net large is built for width 64, 96 or 128");
             return train_or_evaluate(train::cifar10_large<train::neuron_model, 64>(), large);
         }
-        if (width > 64)
-            throw parameter_error("--width", "--net fast is built for width 32, 48 or 64");
         const std::string fast = fmt::format("cifar10_fast<{}>", width);
         if (width == 48)
             return train_or_evaluate(train::cifar10_fast<train::neuron_model, 48>(), fast);
