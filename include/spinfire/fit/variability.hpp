@@ -34,6 +34,38 @@ struct variability_spec {
           devices(64), seed(11) {}
 };
 
+/// Checks a spec's spreads before anything is drawn; names the offending field. A tolerance
+/// that could take a dimension to zero or below is not a fabrication spread.
+inline void validate_spread(const device::mtj& nominal, const variability_spec& spec) {
+    require_non_negative("dimension_tol_nm", spec.dimension_tol_nm);
+    require_non_negative("ku_sigma", spec.ku_sigma);
+    require_non_negative("ms_rel_sigma", spec.ms_rel_sigma);
+    require_non_negative("temperature", spec.temperature);
+    const double smallest = std::min({nominal.width, nominal.length, nominal.height});
+    if (!(spec.dimension_tol_nm * 1e-9 < smallest))
+        throw parameter_error("dimension_tol_nm",
+                              spinfire::detail::num(spec.dimension_tol_nm) +
+                                  " nm is not smaller than the device's smallest dimension (" +
+                                  spinfire::detail::num(smallest * 1e9) + " nm)");
+}
+
+/// Device `index` of the population spec describes: W, L, T uniform within +-tol, K_u and
+/// Ms normal, at spec.temperature. Drawn from Philox (spec.seed, index) alone, so device i
+/// is the same whichever other devices are drawn (one seed is one fixed chip).
+inline device::mtj draw_device(const device::mtj& nominal, const variability_spec& spec,
+                               std::uint64_t index) {
+    rng::stream s(std::uint64_t(spec.seed), index);
+    device::mtj d = nominal;
+    const double tol = spec.dimension_tol_nm * 1e-9;
+    d.width += s.uniform(-tol, tol);
+    d.length += s.uniform(-tol, tol);
+    d.height += s.uniform(-tol, tol);
+    d.K_u += spec.ku_sigma * s.normal();
+    d.Ms *= 1 + spec.ms_rel_sigma * s.normal();
+    d.temperature = spec.temperature;
+    return d;
+}
+
 struct stat {
     BOOST_HANA_DEFINE_STRUCT(stat, (double, mean), (double, std), (double, min), (double, max));
 };
@@ -67,10 +99,7 @@ struct variability_result {
 inline variability_result run_variability(const device::mtj& nominal, const protocol& p,
                                           const variability_spec& spec, std::span<const double> x,
                                           const sot_line& line = {}, const fit_options& fo = {}) {
-    require_non_negative("dimension_tol_nm", spec.dimension_tol_nm);
-    require_non_negative("ku_sigma", spec.ku_sigma);
-    require_non_negative("ms_rel_sigma", spec.ms_rel_sigma);
-    require_non_negative("temperature", spec.temperature);
+    validate_spread(nominal, spec);
     if (spec.devices < 2) throw parameter_error("devices", "must be >= 2");
     variability_result out;
     {
@@ -83,15 +112,7 @@ inline variability_result run_variability(const device::mtj& nominal, const prot
     }
     std::vector<protocol_lane> lanes;
     for (long i = 0; i < spec.devices; ++i) {
-        rng::stream s(std::uint64_t(spec.seed), std::uint64_t(i));
-        device::mtj d = nominal;
-        const double tol = spec.dimension_tol_nm * 1e-9;
-        d.width += s.uniform(-tol, tol);
-        d.length += s.uniform(-tol, tol);
-        d.height += s.uniform(-tol, tol);
-        d.K_u += spec.ku_sigma * s.normal();
-        d.Ms *= 1 + spec.ms_rel_sigma * s.normal();
-        d.temperature = spec.temperature;
+        const device::mtj d = draw_device(nominal, spec, std::uint64_t(i));
         out.devices.push_back(d);
         lanes.push_back({d, p, line});
     }

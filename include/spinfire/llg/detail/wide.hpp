@@ -119,6 +119,11 @@ SPINFIRE_INLINE llg::detail::wide<B> abs(const llg::detail::wide<B>& x) {
     return {xsimd::abs(x.lo), xsimd::abs(x.hi)};
 }
 template <class B>
+SPINFIRE_INLINE llg::detail::wide<B> max(const llg::detail::wide<B>& a,
+                                         const llg::detail::wide<B>& b) {
+    return {xsimd::max(a.lo, b.lo), xsimd::max(a.hi, b.hi)};
+}
+template <class B>
 SPINFIRE_INLINE llg::detail::wide<B> select(const llg::detail::wide_bool<B>& c,
                                             const llg::detail::wide<B>& a,
                                             const llg::detail::wide<B>& b) {
