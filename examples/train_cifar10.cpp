@@ -87,6 +87,7 @@ int main(int argc, char** argv) {
                    "evaluate this checkpoint on the test set instead of training");
     CLI11_PARSE(app, argc, argv);
     try {
+        train::check_device_loop(o, !checkpoint.empty());
         // Reject a width the chosen network is not built for before any data is loaded.
         const bool width_ok =
             net_name == "vgg_s" || (net_name == "deep" && width == 32) ||

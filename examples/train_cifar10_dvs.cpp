@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
                    "evaluate this checkpoint on the test split instead of training");
     CLI11_PARSE(app, argc, argv);
     try {
+        train::check_device_loop(o, !checkpoint.empty());
         threads budget(o.threads);
         data::dvs_dataset_options dopt;
         dopt.frames.steps = o.steps;

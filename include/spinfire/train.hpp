@@ -1,5 +1,6 @@
 #pragma once
 // Group umbrella: run options and recipes, networks, the trainer, evaluation and export.
+#include "spinfire/train/device_loop.hpp"
 #include "spinfire/train/evaluate.hpp"
 #include "spinfire/train/export.hpp"
 #include "spinfire/train/networks.hpp"

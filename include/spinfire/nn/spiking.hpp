@@ -8,8 +8,12 @@
 // neuron::mtj_signed_lif): per_neuron gives every neuron of a sample its own parameters
 // (device-to-device spread), read_noise draws the read-out noise z of each element and step
 // from Philox (noise_seed, element, iteration x T + t), the same z in backward.
+//
+// Device in the loop: a spike_source, when set, replaces the model's kernel in inference
+// (e.g. simulated MTJs); training through it is refused, since a device has no gradient.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,6 +22,7 @@
 #include "spinfire/neuron/model.hpp"
 #include "spinfire/neuron/population.hpp"
 #include "spinfire/nn/parameter.hpp"
+#include "spinfire/nn/spike_source.hpp"
 #include "spinfire/nn/tensor.hpp"
 
 namespace spinfire::nn {
@@ -56,6 +61,8 @@ public:
     std::vector<params_type> per_neuron;
     bool read_noise = false;
     std::uint64_t noise_seed = 0;
+    /// Inference only: spikes come from here instead of the model's kernel when set.
+    std::shared_ptr<spike_source> source;
 
     spiking() = default;
     /// learn = true makes every field of the model's params a trainable one-element
@@ -89,6 +96,14 @@ public:
             throw parameter_error("spiking input", "has " + std::to_string(s[0]) +
                                                        " time steps, the context " +
                                                        std::to_string(steps));
+        if (source) {
+            if (ctx.training)
+                throw parameter_error("spiking.source", "a spike source (device in the loop) runs "
+                                                        "in inference only: it has no gradient");
+            ensure_shape(y, steps, s[1], s[2], s[3], s[4]);
+            source->forward(steps, s[0], s[1], s[2] * s[3] * s[4], x.data(), y.data(), ctx);
+            return;
+        }
         broadcast_ = s[0] == 1 && steps > 1;
         const float* xin = x.data();
         if (broadcast_) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -101,6 +102,9 @@ struct eval_settings {
     /// view count for the cost per classified sample).
     bool flip = false;
     std::size_t shift = 0;
+    /// Called with each forward pass's input before the pass (the device loop's reference
+    /// pass of the fitted-model network); empty: nothing.
+    std::function<void(const nn::tensor&, const nn::context&)> before_forward;
 
     std::size_t views() const { return (flip ? 2 : 1) * (shift ? 3 : 1); }
 };
@@ -148,6 +152,7 @@ evaluation evaluate(Net& net, const Source& src, const eval_settings& s,
                     in = &view;
                 }
                 ++ctx.iteration; // a fresh read-noise draw per forward pass
+                if (s.before_forward) s.before_forward(*in, ctx);
                 const nn::tensor& o = net.forward(*in, ctx);
                 if (s.views() == 1) {
                     res = &o;

@@ -168,6 +168,18 @@ void set_device(Net& net, const neuron_choice& c, const device_settings& d) {
     });
 }
 
+/// Back to the shared nominal parameters without read noise (undoes set_device).
+template <class Net>
+void clear_device(Net& net) {
+    net.body().for_each([&]<std::size_t I>(auto& layer) {
+        if constexpr (nn::detail::spiking_layer<std::decay_t<decltype(layer)>>) {
+            layer.per_neuron.clear();
+            layer.params.read_noise = 0.0f;
+            layer.read_noise = false;
+        }
+    });
+}
+
 inline io::json to_json(const device_settings& d) {
     return {{"spread_rel", d.spread}, {"read_noise", d.read_noise}, {"seed", d.seed}};
 }

@@ -12,6 +12,32 @@
 
 namespace spinfire::train {
 
+/// --neuron-sim and the device it simulates (train/device_loop.hpp). A nested struct: Hana
+/// reflects at most 40 fields per struct.
+struct llg_options {
+    BOOST_HANA_DEFINE_STRUCT(llg_options,
+                             (std::string, neuron_sim),    // model | llg
+                             (std::string, device_file),   // device JSON (empty: the preset)
+                             (std::string, protocol_file), // protocol JSON (empty: the fitted file's)
+                             (double, temperature),        // K (replaces the device file's)
+                             (double, tolerance_nm),       // uniform +-tol on W, L, T per device
+                             (double, ku_sigma),           // normal K_u spread, J/m^3
+                             (double, ms_sigma),           // normal relative Ms spread
+                             (std::string, precision));    // float | double lanes
+    llg_options()
+        : neuron_sim("model"), temperature(0), tolerance_nm(0), ku_sigma(0), ms_sigma(0),
+          precision("float") {}
+};
+
+/// Noise-aware training of a fitted neuron: a new chip every step and read noise.
+struct noise_aware_options {
+    BOOST_HANA_DEFINE_STRUCT(noise_aware_options,
+                             (double, spread),      // relative sd of beta, gain, thresholds
+                             (double, read_noise)); // sd on every spike decision, units of V
+    noise_aware_options() : spread(0), read_noise(0) {}
+    bool active() const { return spread > 0 || read_noise > 0; }
+};
+
 struct run_options {
     BOOST_HANA_DEFINE_STRUCT(
         run_options, (std::string, data), // dataset directory
@@ -49,7 +75,9 @@ struct run_options {
         (double, ema),              // EMA decay of the weights evaluated and exported (0: off)
         (double, device_spread), // --evaluate: relative per-neuron spread of the neuron parameters
         (double, device_read_noise),  // --evaluate: read-noise standard deviation (units of V)
-        (std::uint64_t, device_seed), // --evaluate: seed of those draws
+        (std::uint64_t, device_seed), // --evaluate: seed of those draws (and of the LLG chip)
+        (llg_options, llg),           // --evaluate: simulated MTJs in the loop
+        (noise_aware_options, noise_aware), // training: device spread and read noise
         (bool, quiet));               // no progress line
 };
 
@@ -100,6 +128,31 @@ inline nn::precision parse_precision(const std::string& s) {
     throw parameter_error("precision", "'" + s + "' is not f32 or bf16");
 }
 
+/// --neuron-sim and the device options that only it reads (so none is silently ignored).
+inline void validate_neuron_sim(const run_options& o) {
+    const auto& l = o.llg;
+    if (l.neuron_sim != "model" && l.neuron_sim != "llg")
+        throw parameter_error("neuron_sim", "'" + l.neuron_sim + "' is not model or llg");
+    if (l.neuron_sim == "llg") {
+        if (o.device_spread > 0 || o.device_read_noise > 0)
+            throw parameter_error("neuron_sim", "llg simulates the devices themselves: "
+                                                "--device-spread and --read-noise are for the "
+                                                "model (use --tolerance-nm, --ku-sigma, "
+                                                "--ms-sigma, --temperature)");
+        return;
+    }
+    const llg_options defaults;
+    const bool device_options = !l.device_file.empty() || !l.protocol_file.empty() ||
+                                l.temperature != defaults.temperature ||
+                                l.tolerance_nm != defaults.tolerance_nm ||
+                                l.ku_sigma != defaults.ku_sigma || l.ms_sigma != defaults.ms_sigma ||
+                                l.precision != defaults.precision;
+    if (device_options)
+        throw parameter_error("neuron_sim", "--device, --protocol, --temperature, --tolerance-nm, "
+                                            "--ku-sigma, --ms-sigma and --llg-precision need "
+                                            "--neuron-sim llg");
+}
+
 /// Rejects inconsistent options with the name of the offending one.
 inline void validate(const run_options& o) {
     if (o.out.empty()) throw parameter_error("out", "an output directory is required");
@@ -126,6 +179,9 @@ inline void validate(const run_options& o) {
     if (!(o.ema >= 0 && o.ema < 1)) throw parameter_error("ema", "must be in [0, 1)");
     require_non_negative("device_spread", o.device_spread);
     require_non_negative("device_read_noise", o.device_read_noise);
+    require_non_negative("noise_aware.spread", o.noise_aware.spread);
+    require_non_negative("noise_aware.read_noise", o.noise_aware.read_noise);
+    validate_neuron_sim(o);
     if (o.optimizer != "sgd" && o.optimizer != "adamw")
         throw parameter_error("optimizer", "'" + o.optimizer + "' is not sgd or adamw");
     if (o.loss != "ce" && o.loss != "tet")

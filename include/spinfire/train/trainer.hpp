@@ -46,6 +46,7 @@
 #include "spinfire/nn/ema.hpp"
 #include "spinfire/nn/loss.hpp"
 #include "spinfire/nn/optimizer.hpp"
+#include "spinfire/train/device_loop.hpp"
 #include "spinfire/train/evaluate.hpp"
 #include "spinfire/train/export.hpp"
 #include "spinfire/train/neuron_choice.hpp"
@@ -179,6 +180,7 @@ public:
         auto previous = std::signal(SIGINT, detail::on_interrupt);
         const bool tty = ::isatty(1) != 0;
         const double budget_s = o_.time_budget * 60.0;
+        const bool noise_aware = o_.noise_aware.active();
 
         std::string reason;
         std::uint64_t order_epoch = ~0ull;
@@ -225,11 +227,17 @@ public:
             ctx.steps = training_steps(o_, p);
             to_input(b.x, x_);
             ctx.iteration = step_;
+            // Noise-aware training: a new chip (per-neuron parameters) every step, and read
+            // noise on every spike decision; evaluations between steps see the nominal model.
+            if (noise_aware)
+                set_device(*net_, neuron_,
+                           {o_.noise_aware.spread, o_.noise_aware.read_noise, o_.seed ^ (0x5851f42d4c957f2dull * (step_ + 1))});
             const nn::tensor& out = net_->forward(x_, ctx);
             const std::span<const int> labels(b.labels.data(), b.labels.size());
             const auto r = o_.loss == "tet" ? nn::tet(out, labels)
                                             : nn::cross_entropy(out, labels, o_.label_smoothing);
             net_->backward(r.grad, ctx);
+            if (noise_aware) clear_device(*net_);
             if (sgd_)
                 sgd_->set_lr(lr), sgd_->step();
             else
@@ -544,14 +552,25 @@ evaluation evaluate_checkpoint(Net& net, const Source& test, run_options o,
     } else {
         step = nn::load_checkpoint(checkpoint, net);
     }
+    validate_neuron_sim(o);
     const device_settings dev{o.device_spread, o.device_read_noise, o.device_seed};
     if (dev.active()) set_device(net, n, dev);
-    evaluation e =
-        evaluate(net, test, evaluation_settings(o, n, d.class_names.size()), d.class_names);
+    auto es = evaluation_settings(o, n, d.class_names.size());
+    std::optional<device_loop> loop;
+    if (o.llg.neuron_sim == "llg") {
+        loop.emplace(net, n, o);
+        es.before_forward = [&](const nn::tensor& in, const nn::context& c) {
+            loop->reference_pass(net, in, c);
+        };
+    }
+    evaluation e = evaluate(net, test, es, d.class_names);
     e.conditions = {{"neuron", to_json(n)},
                     {"device", to_json(dev)},
+                    {"neuron_sim", o.llg.neuron_sim},
+                    {"test_per_class", o.test_per_class},
                     {"flip_tta", o.flip_tta},
                     {"shift_tta", o.shift_tta}};
+    if (loop) e.conditions["device_in_the_loop"] = loop->report(e.samples * es.views());
     write_evaluation(o.out, e);
     export_weights(net, o.out + "/weights",
                    {{"network", d.network},

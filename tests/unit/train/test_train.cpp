@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include <stb/stb_image.h>
 
 #include <spinfire/core/philox.hpp>
+#include <spinfire/core/threads.hpp>
 #include <spinfire/data/augment.hpp>
 #include <spinfire/data/cifar10.hpp>
 #include <spinfire/data/image_source.hpp>
@@ -765,4 +767,164 @@ TEST_CASE("whitening: the first conv's filter pairs decorrelate the patches to u
     auto no_conv =
         nn::sequential<nn::shape<3, 32, 32>>(nn::flatten{}, nn::linear<3 * 32 * 32, 10>{});
     CHECK_THROWS_AS(train::whiten_first_conv(no_conv.body(), src, n), parameter_error);
+}
+
+namespace {
+
+/// The committed fitted neuron (fixed input scale) on a small random network, and an
+/// evaluation hooked to a device loop built from o.
+struct device_loop_case {
+    net_type net = make_net();
+    train::neuron_choice c = train::choose_neuron(
+        std::string(SPINFIRE_SOURCE_DIR) + "/docs/results/orthogonal_mtj_fitted.json", true);
+    data::image_set set = synthetic_set(12, 5);
+    data::image_source src{set, data::cifar10_normalization()};
+
+    device_loop_case() {
+        net.initialize(21);
+        train::set_neuron(net, c.params);
+    }
+    /// The T-averaged outputs of every sample, with the device loop of o (none if null).
+    std::vector<float> outputs(const train::run_options* o, io::json* report = nullptr) {
+        std::optional<train::device_loop> loop;
+        train::eval_settings s;
+        s.batch = 5; // 3 batches: the noise streams must follow the global sample index
+        if (o) {
+            loop.emplace(net, c, *o);
+            s.before_forward = [&](const nn::tensor& in, const nn::context& ctx) {
+                loop->reference_pass(net, in, ctx);
+            };
+        }
+        std::vector<float> out;
+        nn::context ctx;
+        ctx.training = false;
+        ctx.steps = s.steps;
+        nn::tensor x;
+        data::loader<data::image_source> ld(src, s.batch, false, false, 0);
+        for (auto& b : ld.epoch(0)) {
+            train::to_input(b.x, x);
+            if (s.before_forward) s.before_forward(x, ctx);
+            const nn::tensor& y = net.forward(x, ctx);
+            out.insert(out.end(), y.begin(), y.end());
+        }
+        if (loop && report) *report = loop->report(set.size());
+        return out;
+    }
+};
+
+train::run_options llg_options() {
+    auto o = train::base_options();
+    o.out = "unused";
+    o.llg.neuron_sim = "llg";
+    o.quiet = true;
+    return o;
+}
+
+} // namespace
+
+TEST_CASE("device loop: one seed is one chip at 300 K, whatever the thread count; detach restores") {
+    device_loop_case k;
+    const auto model = k.outputs(nullptr);
+    auto o = llg_options();
+    o.llg.temperature = 300, o.llg.tolerance_nm = 1, o.llg.ms_sigma = 0.02, o.device_seed = 4;
+    std::vector<float> a, b, other;
+    io::json report;
+    {
+        threads t(1);
+        a = k.outputs(&o, &report);
+    }
+    {
+        threads t(2);
+        b = k.outputs(&o);
+    }
+    CHECK(a == b);
+    o.device_seed = 5;
+    other = k.outputs(&o);
+    CHECK(other != a);
+    CHECK(k.outputs(nullptr) == model); // the loop's destructor gave the layers back
+    // The report: every layer simulated, agreement fractions in [0, 1], energy spent.
+    const auto& layers = report["layers"];
+    REQUIRE(layers.size() == 4);
+    for (const auto& l : layers) {
+        CHECK(l["agreement_same_input"].get<double>() >= 0);
+        CHECK(l["agreement_same_input"].get<double>() <= 1);
+        CHECK(l["agreement_with_model_network"].get<double>() <= 1);
+    }
+    CHECK(report["integrator"] == "heun");
+    CHECK(report["energy_pj_per_sample"]["drive"].get<double>() > 0);
+    CHECK(report["device_steps"].get<std::uint64_t>() ==
+          std::uint64_t(12 * 2 * (4 * 16 * 16 + 8 * 8 * 8 + 16 * 4 * 4 + 32 * 2 * 2) * 2140));
+}
+
+TEST_CASE("device loop: nominal devices at 0 K agree with the fitted model they were fitted to") {
+    // The fitted neuron is the device's 0 K description (file: 99.25 % spike agreement on
+    // N(0, 1) input): on the same layer inputs most spikes must agree, and a network of
+    // devices must agree with the network of models better than a chip at 300 K does.
+    device_loop_case k;
+    auto o = llg_options();
+    io::json cold, hot;
+    k.outputs(&o, &cold);
+    o.llg.temperature = 300;
+    k.outputs(&o, &hot);
+    double cold_net = 0, hot_net = 0;
+    for (std::size_t l = 0; l < 4; ++l) {
+        CHECK(cold["layers"][l]["agreement_same_input"].get<double>() > 0.9);
+        cold_net += cold["layers"][l]["agreement_with_model_network"].get<double>();
+        hot_net += hot["layers"][l]["agreement_with_model_network"].get<double>();
+    }
+    MESSAGE("agreement with the model network, mean over layers: 0 K " << cold_net / 4
+                                                                         << ", 300 K " << hot_net / 4);
+    CHECK(cold_net > hot_net);
+    CHECK(cold["integrator"] == "rk4");
+}
+
+TEST_CASE("device loop: bad settings are clear errors before any simulation") {
+    auto o = llg_options();
+    const auto dir = test::scratch_dir("device_loop_errors");
+    auto message = [&](const train::run_options& opt, bool evaluating = true) -> std::string {
+        try {
+            train::check_device_loop(opt, evaluating);
+        } catch (const error& e) {
+            return e.what();
+        }
+        return "accepted";
+    };
+    CHECK(message(o) == "accepted");
+    {
+        auto t = o;
+        t.llg.temperature = -1;
+        CHECK(message(t).find("temperature") != std::string::npos);
+        t = o;
+        t.llg.tolerance_nm = 10; // the preset's width is 10 nm
+        CHECK(message(t).find("dimension_tol_nm") != std::string::npos);
+        t = o;
+        io::json pj = fit::to_json(fit::protocol{});
+        pj.erase("readout");
+        std::ofstream(dir / "no_readout.json") << pj.dump();
+        t.llg.protocol_file = (dir / "no_readout.json").string();
+        const auto m = message(t);
+        CHECK(m.find("readout") != std::string::npos);
+        CHECK(m.find("no_readout.json") != std::string::npos);
+        t = o;
+        std::ofstream(dir / "broken.json") << "{\"width\": 1e-8,";
+        t.llg.device_file = (dir / "broken.json").string();
+        CHECK(message(t).find("broken.json") != std::string::npos);
+        t = o;
+        CHECK(message(t, false).find("--evaluate") != std::string::npos); // no training on devices
+        t = train::base_options();
+        t.llg.temperature = 300; // a device option without --neuron-sim llg is not ignored
+        CHECK(message(t).find("--neuron-sim llg") != std::string::npos);
+        t = o;
+        t.device_spread = 0.1;
+        CHECK(message(t).find("--device-spread") != std::string::npos);
+    }
+}
+
+TEST_CASE("noise-aware training: set_device then clear_device gives the nominal network back") {
+    device_loop_case k;
+    const auto nominal = k.outputs(nullptr);
+    train::set_device(k.net, k.c, {0.2, 0.3, 9});
+    CHECK(k.outputs(nullptr) != nominal);
+    train::clear_device(k.net);
+    CHECK(k.outputs(nullptr) == nominal);
 }
