@@ -4,6 +4,8 @@
 // is test (9:1, deterministic), or indices 0-699 train / 700-999 test (TET's). Decoded frames
 // go to a binary cache keyed by the source and the frame options, so later epochs and runs
 // read frames instead of events.
+#include "spinfire/core/intrinsics.hpp" // first: TBB includes <immintrin.h> as well
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>

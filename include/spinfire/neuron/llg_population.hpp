@@ -20,6 +20,8 @@
 // of global sample k draws Philox stream k * n + i at counter t * substeps + s, so the
 // result depends on neither the thread count nor the batch split; for one sample from 0 it
 // is the stream and counter llg::ensemble uses in fit::run_protocol.
+#include "spinfire/core/intrinsics.hpp" // first: TBB includes <immintrin.h> as well
+
 #include <algorithm>
 #include <array>
 #include <chrono>
