@@ -84,9 +84,8 @@ int main(int argc, char** argv) {
     }
     // [/backward]
 
-    // [benchmark] Forward over [T = 4][N = 2^18] floats, the custom model beside signed_lif,
-    // on one thread (spinfire::threads bounds TBB and oneDNN together).
-    threads one(1);
+    // [benchmark] Forward over [T = 4][N = 2^18] floats: the custom model beside signed_lif.
+    threads one(1); // one thread: spinfire::threads bounds TBB and oneDNN together
     static aligned_vector<float> bx(4 << 18, 0.3f), bs(4 << 18);
     auto forward = [](auto model) {
         return [](benchmark::State& st) {
@@ -99,8 +98,8 @@ int main(int argc, char** argv) {
             st.SetItemsProcessed(std::int64_t(st.iterations()) * (4 << 18));
         };
     };
-    benchmark::RegisterBenchmark("forward/synaptic_signed_lif", forward(M{}))->MinTime(0.2)->UseRealTime();
-    benchmark::RegisterBenchmark("forward/signed_lif", forward(neuron::signed_lif{}))->MinTime(0.2)->UseRealTime();
+    benchmark::RegisterBenchmark("forward/synaptic_signed_lif", forward(M{}))->MinTime(0.2);
+    benchmark::RegisterBenchmark("forward/signed_lif", forward(neuron::signed_lif{}))->MinTime(0.2);
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     // [/benchmark]
