@@ -13,7 +13,8 @@
 
 using namespace spinfire;
 
-// [model] A signed LIF fed through a leaky synaptic current: two state variables.
+// [model]
+// A signed LIF fed through a leaky synaptic current: two state variables.
 template <class Surrogate = neuron::triangle>
 struct synaptic_signed_lif {
     template <class T>
@@ -41,7 +42,8 @@ int main(int argc, char** argv) {
     int failures = 0;
     constexpr std::size_t T = 16, N = 1000;
 
-    // [forward] The generated SIMD kernel against the model's own step, one element at a time.
+    // [forward]
+    // The generated SIMD kernel against the model's own step, one element at a time.
     // beta, kappa and inputs in multiples of 1/8: every sum is exact, so equality is exact.
     using M = synaptic_signed_lif<>;
     const M::params<double> p{0.5, 0.25, 1};
@@ -57,7 +59,8 @@ int main(int argc, char** argv) {
     failures += differ != 0;
     // [/forward]
 
-    // [backward] With smooth<sigmoid> the forward is differentiable and its exact derivative
+    // [backward]
+    // With smooth<sigmoid> the forward is differentiable and its exact derivative
     // is the surrogate: d(sum of spikes)/d(beta, kappa, theta) by BPTT against central differences.
     using Ms = synaptic_signed_lif<neuron::smooth<neuron::sigmoid>>;
     using K = neuron::population_kernel<Ms, double>;
@@ -84,7 +87,8 @@ int main(int argc, char** argv) {
     }
     // [/backward]
 
-    // [benchmark] Forward over [T = 4][N = 2^18] floats: the custom model beside signed_lif.
+    // [benchmark]
+    // Forward over [T = 4][N = 2^18] floats: the custom model beside signed_lif.
     threads one(1); // one thread: spinfire::threads bounds TBB and oneDNN together
     static aligned_vector<float> bx(4 << 18, 0.3f), bs(4 << 18);
     auto forward = [](auto model) {

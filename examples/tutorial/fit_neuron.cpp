@@ -17,7 +17,8 @@ using namespace spinfire;
 int main() {
     int failures = 0;
 
-    // [drive] 300 SNN steps of a signed random input through the device (one LLG lane).
+    // [drive]
+    // 300 SNN steps of a signed random input through the device (one LLG lane).
     const fit::protocol_lane lane{device::orthogonal_mtj(), fit::protocol{}, {}};
     std::vector<double> x(300);
     rng::stream noise(1, 0);
@@ -27,7 +28,8 @@ int main() {
                 1e12 * response.total_energy() / double(x.size()));
     // [/drive]
 
-    // [fit] Least squares on the trace, then the fitted model run free on the same input.
+    // [fit]
+    // Least squares on the trace, then the fitted model run free on the same input.
     const auto f = fit::fit_signed_lif(response.tr);
     std::printf("beta %.4f gain %.4f theta+ %.4f theta- %.4f nrmse %.4f agreement %.4f\n",
                 f.model.beta, f.model.gain, f.model.theta_pos, f.model.theta_neg,
@@ -44,7 +46,8 @@ int main() {
     failures += f.quality.nrmse > 0.05 || f.quality.spike_agreement < 0.95;
     // [/fit]
 
-    // [file] The fitted-neuron JSON the trainers load (--neuron <file>), read back as the
+    // [file]
+    // The fitted-neuron JSON the trainers load (--neuron <file>), read back as the
     // parameters of the mtj_signed_lif neuron model.
     const auto file = (std::filesystem::temp_directory_path() / "tutorial_fitted.json").string();
     fit::save(file, fit::make_fitted_neuron(f, d, lane.proto));

@@ -13,7 +13,8 @@ constexpr double pi = std::numbers::pi;
 int main() {
     int failures = 0;
 
-    // [precession] A spin in a static field: one term. Eight lanes, damping 0.01 ... 0.08.
+    // [precession]
+    // A spin in a static field: one term. Eight lanes, damping 0.01 ... 0.08.
     using spin = llg::system<llg::zeeman>;
     spin::params<double> p;
     p.term<llg::zeeman>().b = {0, 0, 0.1}; // tesla
@@ -34,7 +35,8 @@ int main() {
     }
     // [/precession]
 
-    // [kittel] The free layer's shape alone (a demag term), with a fabrication spread of
+    // [kittel]
+    // The free layer's shape alone (a demag term), with a fabrication spread of
     // the width: 9, 9.5, ... 11 nm. Each lane precesses about its easy axis (z, the height)
     // at the Kittel frequency of its own demagnetizing factors.
     using shape_only = llg::system<llg::demag>;

@@ -10,7 +10,7 @@
 
 using namespace spinfire;
 
-// [data] 1 x 8 x 8 noise images with a bright 2 x 2 blob; the label says which half holds it.
+// 1 x 8 x 8 noise images with a bright 2 x 2 blob; the label says which half holds it.
 nn::tensor images(std::size_t batch, std::uint64_t seed, std::vector<int>& labels) {
     nn::tensor x = nn::make_tensor(1, batch, 1, 8, 8); // [T][B][C][H][W]; T = 1: direct encoding
     rng::stream r(seed, 0);
@@ -24,10 +24,10 @@ nn::tensor images(std::size_t batch, std::uint64_t seed, std::vector<int>& label
     }
     return x;
 }
-// [/data]
 
 int main() {
-    // [graph] Shapes are checked at compile time: a layer that cannot take its
+    // [graph]
+    // Shapes are checked at compile time: a layer that cannot take its
     // predecessor's output is a static_assert naming both.
     auto net = nn::sequential<nn::shape<1, 8, 8>>(
         nn::conv2d<1, 4, 3>{}, nn::batch_norm<4>{}, nn::spiking<neuron::signed_lif>{},
@@ -37,7 +37,8 @@ int main() {
     std::printf("parameters: %zu\n", net.parameter_count());
     // [/graph]
 
-    // [train] 60 SGD steps of 32 images, T = 4 SNN steps per image.
+    // [train]
+    // 60 SGD steps of 32 images, T = 4 SNN steps per image.
     nn::sgd opt(net, {0.1, 0.9, 5e-4, true});
     nn::context ctx;
     ctx.steps = 4;
@@ -57,7 +58,8 @@ int main() {
     }
     // [/train]
 
-    // [evaluate] Inference mode (running batch-norm statistics) on 512 new images.
+    // [evaluate]
+    // Inference mode (running batch-norm statistics) on 512 new images.
     ctx.training = false;
     const nn::tensor x = images(512, 7, labels);
     const auto test = nn::cross_entropy(net.forward(x, ctx), labels);
