@@ -110,9 +110,11 @@ void plot(const std::filesystem::path& dir) {
            << "set datafile separator ','\n"
            << "set multiplot layout 2,1\n"
            << "set ylabel 'm'\nset yrange [-1.05:1.05]\nset grid\nset key outside right\n"
-           << "plot '" << (dir / "trace.csv").string() << "' every ::1 using ($1*1e9):2 w l t 'm_x',"
-           << " '' every ::1 using ($1*1e9):3 w l t 'm_y', '' every ::1 using ($1*1e9):4 w l t 'm_z',"
-           << " '' every ::1 using ($1*1e9):5 w l lw 2 t 'm.p'\n"
+           // m.p first, wide and pale: with the preset's pinned layer along x it equals m_x,
+           // which is drawn over it instead of hidden under it.
+           << "plot '" << (dir / "trace.csv").string() << "' every ::1 using ($1*1e9):5 w l lw 6 lc rgb '#c0c0c0' t 'm.p',"
+           << " '' every ::1 using ($1*1e9):2 w l t 'm_x',"
+           << " '' every ::1 using ($1*1e9):3 w l t 'm_y', '' every ::1 using ($1*1e9):4 w l t 'm_z'\n"
            << "set xlabel 't (ns)'\nset ylabel 'I (mA)'\nset autoscale y\n"
            << "plot '" << (dir / "trace.csv").string()
            << "' every ::1 using ($1*1e9):($7*1e3) w l t 'drive'\n"

@@ -1,6 +1,6 @@
 #pragma once
-// Signed LIF with parameters fitted to an MTJ device (fit/fitted_neuron.hpp gives the file
-// and these equations):
+// Signed LIF with parameters fitted to an MTJ device (fit/fitted_model.hpp gives these
+// equations; fit/fitted_neuron.hpp reads the file: from_fit<T>(fit::load_fitted_neuron(f))):
 //   H[t] = beta V[t-1] + gain X[t];  if v_sat > 0: H[t] = v_sat tanh(H[t] / v_sat)
 //   S[t] = +1 if H[t] + r z >= theta_pos, -1 if H[t] + r z <= -theta_neg, else 0
 //   soft: V[t] = H[t] - theta_pos [S = +1] + theta_neg [S = -1]
@@ -13,12 +13,11 @@
 // gradients are computed but meaningless, so an optimizer should leave them alone.
 #include <algorithm>
 #include <cstdint>
-#include <string>
 #include <vector>
 
 #include "spinfire/core/error.hpp"
 #include "spinfire/core/philox.hpp"
-#include "spinfire/fit/fitted_neuron.hpp"
+#include "spinfire/fit/fitted_model.hpp"
 #include "spinfire/neuron/fire.hpp"
 #include "spinfire/neuron/model.hpp"
 #include "spinfire/neuron/surrogate.hpp"
@@ -74,14 +73,10 @@ struct basic_mtj_signed_lif {
 
     /// Parameters of the fitted model (read_noise from the file's spread).
     template <class T>
-    static params<T> from_fit(const fit::fitted_neuron& f) {
+    static params<T> from_fit(const fit::fitted_model& f) {
         const auto& m = f.model;
         return {T(m.beta), T(m.gain), T(m.theta_pos), T(m.theta_neg), T(m.v_reset), T(m.v_sat),
                 T(m.hard_reset ? 1 : 0), T(f.spread.read_noise)};
-    }
-    template <class T>
-    static params<T> load(const std::string& file) {
-        return from_fit<T>(fit::load_fitted_neuron(file));
     }
 
     /// Per-neuron parameters with device-to-device spread: neuron n multiplies beta, gain and
@@ -89,7 +84,7 @@ struct basic_mtj_signed_lif {
     /// neuron keeps its parameters whatever the batch, thread count or call order. beta is
     /// clipped into (0, 1] and thresholds kept positive (a draw past them is not a device).
     template <class T>
-    static std::vector<params<T>> sample_neurons(const fit::fitted_neuron& f, std::size_t neurons,
+    static std::vector<params<T>> sample_neurons(const fit::fitted_model& f, std::size_t neurons,
                                                  std::uint64_t seed) {
         const auto nominal = from_fit<double>(f);
         const auto& sp = f.spread;

@@ -3,6 +3,7 @@
 // kernels, scalar vs SIMD vs threaded equality, the MTJ model against its file's equations.
 #include <spinfire/core/dual.hpp>
 #include <spinfire/core/threads.hpp>
+#include <spinfire/fit/fitted_neuron.hpp>
 #include <spinfire/neuron.hpp>
 
 #include <cmath>
@@ -386,7 +387,7 @@ TEST_CASE("mtj_signed_lif: loads the fitted-neuron file and follows its equation
     f.model = {0.75, 1.4, 0.9, 1.3, -0.2, 1.6, true};
     f.spread = {0.02, 0.03, 0.04, 0.05, 0.0};
     fit::save((dir / "n.json").string(), f);
-    const auto p = mtj_signed_lif::load<double>((dir / "n.json").string());
+    const auto p = mtj_signed_lif::from_fit<double>(fit::load_fitted_neuron((dir / "n.json").string()));
     CHECK(p.gain == 1.4);
     CHECK(p.hard_reset == 1.0);
     const std::size_t T = 8, N = 9;
@@ -408,7 +409,7 @@ TEST_CASE("mtj_signed_lif: loads the fitted-neuron file and follows its equation
     {
         std::ofstream(dir / "bad.json") << R"({"format": "spinfire.fitted_neuron.v1", "model": {"beta": 2}})";
     }
-    CHECK_THROWS_AS(mtj_signed_lif::load<float>((dir / "bad.json").string()), data_error);
+    CHECK_THROWS_AS(mtj_signed_lif::from_fit<float>(fit::load_fitted_neuron((dir / "bad.json").string())), data_error);
 }
 
 TEST_CASE("mtj_signed_lif: read noise statistics and per-neuron variability") {
