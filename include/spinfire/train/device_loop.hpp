@@ -215,7 +215,11 @@ public:
         }
         std::size_t offset = 0, layer = 0;
         net.body().for_each([&]<std::size_t I>(auto& l) {
-            if constexpr (nn::detail::spiking_layer<std::decay_t<decltype(l)>>) {
+            if constexpr (requires { l.body(); })
+                throw parameter_error("neuron_sim", "layer " + std::to_string(I) +
+                                                        " is a nested block: the device loop "
+                                                        "attaches to top-level spiking layers only");
+            else if constexpr (nn::detail::spiking_layer<std::decay_t<decltype(l)>>) {
                 const std::size_t count = Net::template input_shape_of<I>::size;
                 tallies_.push_back(std::make_unique<layer_agreement>());
                 tallies_.back()->name = "layer " + std::to_string(I);
