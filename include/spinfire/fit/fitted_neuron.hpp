@@ -56,6 +56,7 @@ inline void validate(const signed_lif_params& p) {
     require_finite("model.beta", p.beta);
     if (!(p.beta > 0 && p.beta <= 1)) throw parameter_error("model.beta", "must be in (0, 1]");
     require_finite("model.gain", p.gain);
+    if (p.gain == 0) throw parameter_error("model.gain", "must not be 0 (no input reaches the neuron)");
     require_positive("model.theta_pos", p.theta_pos);
     require_positive("model.theta_neg", p.theta_neg);
     require_finite("model.v_reset", p.v_reset);
@@ -74,6 +75,11 @@ inline io::json to_json(const fitted_neuron& f) {
 inline fitted_neuron fitted_neuron_from_json(const io::json& j) {
     if (!j.is_object() || j.value("format", "") != "spinfire.fitted_neuron.v1")
         throw error("fitted neuron: missing or unknown 'format' (expected spinfire.fitted_neuron.v1)");
+    // the model is the file's purpose: every key of it is required, none falls back to a default
+    if (!j.contains("model")) throw error("fitted neuron: missing key 'model'");
+    for (const auto& k : reflect::field_names<signed_lif_params>())
+        if (!j.at("model").is_object() || !j.at("model").contains(k))
+            throw error("fitted neuron: missing key 'model." + k + "'");
     fitted_neuron f;
     for (auto it = j.begin(); it != j.end(); ++it) {
         const auto& k = it.key();

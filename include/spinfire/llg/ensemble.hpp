@@ -176,8 +176,7 @@ private:
             try {
                 System::validate(params_[i]);
             } catch (const parameter_error& e) {
-                throw parameter_error(e.name(), std::string(e.what()) + " (lane " +
-                                                    std::to_string(i) + ")");
+                throw parameter_error(e.name(), e.reason() + " (lane " + std::to_string(i) + ")");
             }
             const double n2 = double(mx_[i]) * mx_[i] + double(my_[i]) * my_[i] +
                               double(mz_[i]) * mz_[i];

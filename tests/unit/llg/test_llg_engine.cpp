@@ -369,6 +369,12 @@ TEST_CASE("bad parameters and failing integrations throw errors that name the cu
     // Per-lane parameters are validated with the lane named.
     ens.params(4).alpha = -1;
     CHECK_THROWS_WITH_AS(ens.run(o), doctest::Contains("lane 4"), parameter_error);
+    try { // the parameter is named once (it was "parameter 'alpha': parameter 'alpha': ...")
+        ens.run(o);
+    } catch (const parameter_error& e) {
+        CHECK(std::string(e.what()).rfind("parameter 'alpha': must", 0) == 0);
+        CHECK(std::string(e.what()).find("parameter", 1) == std::string::npos);
+    }
     ens.params(4).alpha = 0.01;
     ens.set_m(2, {1, 1, 0});
     CHECK_THROWS_WITH_AS(ens.run(o), doctest::Contains("lane 2"), parameter_error);
