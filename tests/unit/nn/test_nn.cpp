@@ -838,6 +838,40 @@ TEST_CASE("direct encoding: a 1-step input equals the image repeated over T") {
     CHECK(err <= 1e-4 * mx);
 }
 
+TEST_CASE("direct encoding: the first BN's running variance is unbiased over the B*H*W "
+          "distinct values, not the T*B*H*W copies") {
+    // The T copies of a direct-encoded input repeat the same B*H*W values, so they add no
+    // sample: the unbiased estimate of the variance uses m = B*H*W (docs/results/reliability.md).
+    const tensor img = random_tensor(1, 3, 3, 8, 8, 96, 2.0);
+    nn::conv2d<3, 4, 3> conv;
+    conv.initialize(11, 0);
+    auto only_conv = nn::sequential<nn::shape<3, 8, 8>>(nn::conv2d<3, 4, 3>{});
+    only_conv.layer<0>() = conv;
+    const tensor& y = only_conv.forward(img, train_ctx(1)); // [1, B, 4, 8, 8]
+    const double m = 3 * 8 * 8;
+    for (std::size_t T : {1, 4}) {
+        CAPTURE(T);
+        auto net = nn::sequential<nn::shape<3, 8, 8>>(nn::conv2d<3, 4, 3>{}, nn::batch_norm<4>{});
+        net.layer<0>() = conv;
+        net.forward(img, train_ctx(T));
+        for (std::size_t c = 0; c < 4; ++c) {
+            double sum = 0, sq = 0;
+            for (std::size_t b = 0; b < 3; ++b)
+                for (std::size_t k = 0; k < 64; ++k) {
+                    const double v = y.data()[(b * 4 + c) * 64 + k];
+                    sum += v, sq += v * v;
+                }
+            const double mean = sum / m, biased = sq / m - mean * mean;
+            const double momentum = net.layer<1>().momentum;
+            const double want = (1 - momentum) * 1.0 + momentum * biased * m / (m - 1);
+            const double wrong = (1 - momentum) * 1.0 + momentum * biased * (4 * m) / (4 * m - 1);
+            const double got = net.layer<1>().running_var().value(c);
+            CHECK(got == doctest::Approx(want).epsilon(1e-5));
+            CHECK(std::abs(got - want) < 0.2 * std::abs(wrong - want)); // the two are told apart
+        }
+    }
+}
+
 TEST_CASE("dropout drops a fraction p, rescales by 1/(1-p), shares the mask over T") {
     nn::dropout d(0.25f);
     d.initialize(1, 7);
