@@ -5,6 +5,7 @@
 #include <spinfire/core/error.hpp>
 #include <spinfire/core/reflect.hpp>
 #include <spinfire/core/sym_eigen.hpp>
+#include <spinfire/core/threads.hpp>
 #include <spinfire/io/json.hpp>
 
 #include <unistd.h>
@@ -160,6 +161,21 @@ TEST_CASE("io: a crash mid-write leaves <file>.tmp.<pid>; remove_stale_temporari
     CHECK_FALSE(std::filesystem::exists(dead));
     CHECK(std::filesystem::exists(alive));
     CHECK(std::filesystem::exists(other));
+}
+
+TEST_CASE("threads: a budget is bounded (4 x the hardware threads, at least 16)") {
+    CHECK(threads::limit() >= 16);
+    CHECK(threads::limit() >= 4 * threads::available());
+    CHECK_THROWS_WITH_AS(threads(100000), doctest::Contains("'threads'"), parameter_error);
+    CHECK_THROWS_AS(threads(threads::limit() + 1), parameter_error);
+    CHECK_THROWS_AS(threads(0), parameter_error);
+    CHECK_NOTHROW(threads(threads::limit()));
+}
+
+TEST_CASE("errors: parameter checks name the parameter") {
+    CHECK_THROWS_WITH_AS(require_positive("Ms", -1.0), doctest::Contains("'Ms'"), parameter_error);
+    CHECK_THROWS_AS(require_finite("alpha", std::nan("")), parameter_error);
+    CHECK_NOTHROW(require_non_negative("alpha", 0.0));
 }
 
 TEST_CASE("sym_eigen: 2 x 2 by hand; Q diag(l) Q^T recovers l and Q up to sign") {

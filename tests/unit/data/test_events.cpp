@@ -369,6 +369,11 @@ TEST_CASE("emulator: silence, locality, closed path balance, noise rate, determi
 
     p.step_us = 0;
     CHECK_THROWS_AS(data::emulate_dvs(black.data(), 1, 32, 32, p, 9, 3), parameter_error);
+    // a recording longer than AEDAT 2.0's 32-bit microsecond timestamps is refused by name
+    // (--duration-us 1e300 aborted make_emulated_dvs)
+    p.step_us = 2000;
+    p.duration_us = 1e300;
+    CHECK_THROWS_WITH_AS(p.validate(), doctest::Contains("'duration_us'"), parameter_error);
 }
 
 TEST_CASE("cifar10-dvs directory: emulated set, splits, frames, cache, loader batches") {
