@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
                            std::chrono::duration<double>(std::chrono::steady_clock::now() - t2).count());
             }
         }
-    } catch (const spinfire::error& e) {
+    } catch (const std::exception& e) { // spinfire::error and the standard library's
         fmt::print(stderr, "error: {}\n", e.what());
         return 1;
     }

@@ -172,6 +172,15 @@ int main(int argc, char** argv) {
         require_positive("duration", duration);
         require_positive("dt", dt);
         if (record_every == 0) throw parameter_error("record-every", "must be >= 1");
+        // the trace holds duration / (dt x record-every) rows of 4 doubles: keep it in memory
+        if (!(duration / dt / double(record_every) <= 1e8))
+            throw parameter_error("duration", fmt::format("{:g} s at --dt {:g} s and --record-every {} "
+                                                          "is {:g} trace rows; at most 1e8",
+                                                          duration, dt, record_every,
+                                                          duration / dt / double(record_every)));
+        if (!(duration / dt <= 1e12))
+            throw parameter_error("duration", fmt::format("{:g} s at --dt {:g} s is {:g} steps; at "
+                                                          "most 1e12", duration, dt, duration / dt));
         if (!(threshold > 0 && threshold <= 1)) throw parameter_error("threshold", "must be in (0, 1]");
 
         llg::ensemble<device::mtj_system> ens(1, device::llg_params(d), d.m0, u);
@@ -230,7 +239,7 @@ int main(int argc, char** argv) {
                    lo, hi);
         fmt::print("outputs:\n  {}\n  {}\n", (dir / "trace.csv").string(), (dir / "summary.json").string());
         plot(dir);
-    } catch (const spinfire::error& e) {
+    } catch (const std::exception& e) { // spinfire::error and the standard library's
         fmt::print(stderr, "mtj_trace: {}\n", e.what());
         return 1;
     }

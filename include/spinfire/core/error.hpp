@@ -18,11 +18,13 @@ public:
 class parameter_error : public error {
 public:
     parameter_error(const std::string& name, const std::string& what)
-        : error("parameter '" + name + "': " + what), name_(name) {}
+        : error("parameter '" + name + "': " + what), name_(name), reason_(what) {}
     const std::string& name() const noexcept { return name_; }
+    /// What is wrong, without the "parameter '<name>': " prefix (for re-throwing with context).
+    const std::string& reason() const noexcept { return reason_; }
 
 private:
-    std::string name_;
+    std::string name_, reason_;
 };
 
 /// A malformed or unreadable input file; the message names the file and the byte offset.

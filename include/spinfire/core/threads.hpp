@@ -1,7 +1,9 @@
 #pragma once
 // One thread budget for the whole library: TBB (element-wise kernels, ensembles, loaders)
 // and oneDNN's OpenMP team are sized together and never nested.
+#include <algorithm>
 #include <cstddef>
+#include <string>
 #include <memory>
 #include <omp.h>
 #include <oneapi/tbb/global_control.h>
@@ -16,6 +18,10 @@ class threads {
 public:
     explicit threads(std::size_t n) {
         if (n == 0) throw parameter_error("threads", "must be >= 1");
+        if (n > limit())
+            throw parameter_error("threads", "must be <= " + std::to_string(limit()) + " (4 x the " +
+                                                 std::to_string(available()) +
+                                                 " hardware threads), got " + std::to_string(n));
         previous_omp_ = omp_get_max_threads();
         omp_set_num_threads(int(n));
         control_ = std::make_unique<oneapi::tbb::global_control>(
@@ -30,6 +36,9 @@ public:
         return oneapi::tbb::global_control::active_value(
             oneapi::tbb::global_control::max_allowed_parallelism);
     }
+    /// The most threads a budget may ask for: 4 x the hardware threads (at least 16). More
+    /// only adds contention (a thread storm), and OpenMP takes an int.
+    static std::size_t limit() { return std::max<std::size_t>(16, 4 * available()); }
     /// Hardware threads available to this process.
     static std::size_t available() {
         return std::size_t(oneapi::tbb::info::default_concurrency());

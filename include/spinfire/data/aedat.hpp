@@ -84,10 +84,15 @@ inline event_stream parse_aedat2(std::span<const std::uint8_t> bytes, const std:
     const std::size_t n = bytes.size();
     if (n < magic_len || std::string(bytes.begin(), bytes.begin() + magic_len) != magic)
         throw data_error(name, 0, "not an AEDAT 2.0 file: it does not start with '#!AER-DAT2.0'");
+    // Header lines start with '#' and are text; so can an event whose address starts with
+    // byte 0x23, but its other bytes hold a control byte (an address above bit 15 has
+    // zero bits, a timestamp's high byte is 0 for the first 16 s) before any newline.
+    auto text = [](std::uint8_t c) { return c >= 0x20 ? c != 0x7f : c == '\t' || c == '\r'; };
     std::size_t pos = 0;
     while (pos < n && bytes[pos] == '#') {
         std::size_t end = pos;
-        while (end < n && bytes[end] != '\n') ++end;
+        while (end < n && bytes[end] != '\n' && text(bytes[end])) ++end;
+        if (end < n && bytes[end] != '\n') break; // not a header line: the events start here
         if (end == n)
             throw data_error(name, pos,
                              "header line has no end: no newline before the end of the file");

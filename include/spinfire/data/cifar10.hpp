@@ -2,7 +2,8 @@
 // CIFAR-10 from either source a user may have: the official binary release (a directory with
 // data_batch_1..5.bin, test_batch.bin) or an image-folder copy (<root>/<split>/<class>/*.jpg).
 // Decoding 60k JPEGs takes a while, so an image folder can be cached once as CIFAR-10 binary
-// files (keyed by the folder, its file count and byte total) and read back at disk speed.
+// files (keyed by the folder and the path, size and modification time of every file in it)
+// and read back at disk speed.
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -13,6 +14,7 @@
 
 #include "spinfire/core/error.hpp"
 #include "spinfire/data/cifar10_binary.hpp"
+#include "spinfire/data/file_bytes.hpp"
 #include "spinfire/data/image_folder.hpp"
 #include "spinfire/data/image_set.hpp"
 #include "spinfire/io/atomic_file.hpp"
@@ -56,11 +58,12 @@ inline image_set load_cifar10(const std::filesystem::path& root, split s,
     fo.max_per_class = o.max_per_class;
     if (o.cache_dir.empty()) return read_image_folder(split_dir, fo);
 
-    // The cache key: what was decoded and how much of it. A changed folder re-decodes.
+    // The cache key: what was decoded and each file's identity. A changed file re-decodes.
     const image_file_list list = list_image_folder(split_dir, fo);
     std::ostringstream key;
     key << "spinfire cifar10 cache v1\nsource=" << fs::weakly_canonical(split_dir).string()
         << "\nfiles=" << list.files.size() << "\nbytes=" << list.total_bytes
+        << "\nfingerprint=" << files_fingerprint(list.files)
         << "\nmax_per_class=" << o.max_per_class << "\n";
     const std::string stem = std::string("cifar10_") + split_name(s) + "_" +
                              std::to_string(o.max_per_class);

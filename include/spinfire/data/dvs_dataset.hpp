@@ -2,8 +2,8 @@
 // CIFAR10-DVS on disk: <root>/<class>/cifar10_<class>_<i>.aedat for the ten CIFAR-10 classes.
 // There is no official split; two are offered: per class, the last tenth by recording index
 // is test (9:1, deterministic), or indices 0-699 train / 700-999 test (TET's). Decoded frames
-// go to a binary cache keyed by the source and the frame options, so later epochs and runs
-// read frames instead of events.
+// go to a binary cache keyed by the source files (path, size and modification time of each)
+// and the frame options, so later epochs and runs read frames instead of events.
 #include "spinfire/core/intrinsics.hpp" // first: TBB includes <immintrin.h> as well
 
 #include <algorithm>
@@ -22,6 +22,7 @@
 #include "spinfire/core/error.hpp"
 #include "spinfire/data/aedat.hpp"
 #include "spinfire/data/cifar10_binary.hpp"
+#include "spinfire/data/file_bytes.hpp"
 #include "spinfire/data/frame_source.hpp"
 #include "spinfire/data/frames.hpp"
 #include "spinfire/io/atomic_file.hpp"
@@ -128,10 +129,10 @@ inline constexpr char frames_magic[] = "SPINFIRE-FRAMES-1\n";
 inline std::string frames_cache_key(const std::vector<dvs_file>& files,
                                     const dvs_dataset_options& o) {
     std::ostringstream k;
-    std::uintmax_t bytes = 0;
-    for (const auto& f : files) bytes += std::filesystem::file_size(f.path);
+    std::vector<std::filesystem::path> paths;
+    for (const auto& f : files) paths.push_back(f.path);
     const auto& ax = o.aedat.axes;
-    k << "files=" << files.size() << " bytes=" << bytes << " first="
+    k << "files=" << files.size() << " fingerprint=" << files_fingerprint(paths) << " first="
       << (files.empty() ? "" : std::filesystem::weakly_canonical(files.front().path).string())
       << " T=" << o.frames.steps << " H=" << o.frames.height << " W=" << o.frames.width
       << " split=" << int(o.frames.split) << " axes=" << ax.swap_xy << ax.flip_x << ax.flip_y
@@ -140,22 +141,43 @@ inline std::string frames_cache_key(const std::vector<dvs_file>& files,
 }
 
 /// Reads a cache file whose key matches; false (and set untouched) when absent or stale.
+/// The five dimensions it records must be [n, T, 2, H, W] of the key, and the file exactly as
+/// long as they say; anything else is a data_error (a corrupt cache, never read past its end).
 inline bool read_frames_cache(const std::filesystem::path& file, const std::string& key,
-                              frame_set& set) {
+                              std::size_t n, const frame_options& fo, frame_set& set) {
     std::ifstream is(file, std::ios::binary);
     if (!is) return false;
     std::string line;
     if (!std::getline(is, line) || line + "\n" != frames_magic) return false;
     if (!std::getline(is, line) || line + "\n" != key) return false;
+    const auto header = std::uint64_t(is.tellg());
     std::uint64_t dims[5];
     is.read(reinterpret_cast<char*>(dims), sizeof dims);
-    if (!is) throw data_error(file.string(), "truncated frame cache header");
+    if (!is) throw data_error(file.string(), header, "truncated frame cache header");
+    const std::uint64_t want[5] = {n, fo.steps, 2, fo.height, fo.width};
+    static constexpr const char* names[5] = {"recordings", "T", "polarities", "H", "W"};
+    for (int d = 0; d < 5; ++d)
+        if (dims[d] != want[d])
+            throw data_error(file.string(), header + 8 * std::uint64_t(d),
+                             std::string("corrupt frame cache: ") + names[d] + " is " +
+                                 std::to_string(dims[d]) + ", its key says " +
+                                 std::to_string(want[d]) + " (delete it to rebuild)");
+    // the key's dimensions are checked against the file's length, so nothing here overflows
+    // unless the file is larger than any disk: guard the products all the same
+    const std::uint64_t sample = fo.steps * 2 * fo.height * fo.width;
+    std::error_code ec;
+    const std::uint64_t size = std::filesystem::file_size(file, ec);
+    const std::uint64_t body = header + sizeof dims;
+    if (ec || size < body || (n > 0 && sample > (size - body) / n / sizeof(float)) ||
+        size - body != n * sizeof(std::int32_t) + n * sample * sizeof(float))
+        throw data_error(file.string(),
+                         "corrupt frame cache: " + std::to_string(size) +
+                             " bytes, not the length its dimensions give (delete it to rebuild)");
     frame_set s;
     s.class_names.assign(cifar10_classes.begin(), cifar10_classes.end());
-    s.labels.resize(dims[0]);
-    is.read(reinterpret_cast<char*>(s.labels.data()),
-            std::streamsize(dims[0] * sizeof(std::int32_t)));
-    s.frames = xt::xtensor<float, 5>::from_shape({dims[0], dims[1], dims[2], dims[3], dims[4]});
+    s.labels.resize(n);
+    is.read(reinterpret_cast<char*>(s.labels.data()), std::streamsize(n * sizeof(std::int32_t)));
+    s.frames = xt::xtensor<float, 5>::from_shape({n, fo.steps, 2, fo.height, fo.width});
     is.read(reinterpret_cast<char*>(s.frames.data()),
             std::streamsize(s.frames.size() * sizeof(float)));
     if (!is) throw data_error(file.string(), "truncated frame cache (delete it to rebuild)");
@@ -199,7 +221,7 @@ inline frame_set load_cifar10_dvs(const std::filesystem::path& root, split s,
                                std::to_string(int(o.rule)) + "_max" +
                                std::to_string(o.max_per_class) + ".frames");
         frame_set cached;
-        if (detail::read_frames_cache(cache, key, cached)) return cached;
+        if (detail::read_frames_cache(cache, key, files.size(), o.frames, cached)) return cached;
     }
     frame_set set;
     set.class_names.assign(cifar10_classes.begin(), cifar10_classes.end());

@@ -44,6 +44,9 @@ struct emulator_params {
     void validate() const {
         if (sensor < 2 || sensor > 4096) throw parameter_error("sensor", "must be 2..4096");
         require_positive("duration_us", duration_us);
+        if (duration_us > 4294967295.0) // AEDAT 2.0 timestamps are 32-bit microseconds
+            throw parameter_error("duration_us", "must be <= 4294967295 (32-bit timestamps), got " +
+                                                     spinfire::detail::num(duration_us));
         require_positive("step_us", step_us);
         if (step_us > duration_us) throw parameter_error("step_us", "must be <= duration_us");
         require_non_negative("loops", loops);

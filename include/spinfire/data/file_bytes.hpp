@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "spinfire/core/error.hpp"
+#include "spinfire/core/hash.hpp"
 
 namespace spinfire::data {
 
@@ -27,6 +28,26 @@ inline std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& fi
         throw data_error(file.string(), std::uint64_t(is.gcount()),
                          "read ended early: file shrank while being read");
     return bytes;
+}
+
+/// A fingerprint of files' identities: path, size and modification time (ns) of each, in
+/// order. A cache keyed by it is rebuilt when any file is replaced, grown, shrunk or
+/// rewritten in place (which moves its modification time), without reading the files.
+template <class Paths>
+std::string files_fingerprint(const Paths& files) {
+    namespace fs = std::filesystem;
+    fnv1a64 h;
+    for (const fs::path& f : files) {
+        std::error_code ec;
+        const auto size = std::uint64_t(fs::file_size(f, ec));
+        if (ec) throw data_error(f.string(), "cannot stat: " + ec.message());
+        const auto mtime = std::int64_t(fs::last_write_time(f, ec).time_since_epoch().count());
+        if (ec) throw data_error(f.string(), "cannot stat: " + ec.message());
+        h.add(f.string());
+        h.add(&size, sizeof size);
+        h.add(&mtime, sizeof mtime);
+    }
+    return h.hex();
 }
 
 namespace detail {

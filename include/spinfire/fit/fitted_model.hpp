@@ -54,6 +54,7 @@ inline void validate(const signed_lif_params& p) {
     require_finite("model.beta", p.beta);
     if (!(p.beta > 0 && p.beta <= 1)) throw parameter_error("model.beta", "must be in (0, 1]");
     require_finite("model.gain", p.gain);
+    if (p.gain == 0) throw parameter_error("model.gain", "must not be 0 (no input reaches the neuron)");
     require_positive("model.theta_pos", p.theta_pos);
     require_positive("model.theta_neg", p.theta_neg);
     require_finite("model.v_reset", p.v_reset);

@@ -28,6 +28,11 @@ inline io::json to_json(const fitted_neuron& f) {
 inline fitted_neuron fitted_neuron_from_json(const io::json& j) {
     if (!j.is_object() || j.value("format", "") != "spinfire.fitted_neuron.v1")
         throw error("fitted neuron: missing or unknown 'format' (expected spinfire.fitted_neuron.v1)");
+    // the model is the file's purpose: every key of it is required, none falls back to a default
+    if (!j.contains("model")) throw error("fitted neuron: missing key 'model'");
+    for (const auto& k : reflect::field_names<signed_lif_params>())
+        if (!j.at("model").is_object() || !j.at("model").contains(k))
+            throw error("fitted neuron: missing key 'model." + k + "'");
     fitted_neuron f;
     for (auto it = j.begin(); it != j.end(); ++it) {
         const auto& k = it.key();

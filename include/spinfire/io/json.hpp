@@ -111,6 +111,8 @@ inline json read_json_file(const std::string& file) {
         return json::parse(in);
     } catch (const json::parse_error& e) {
         throw data_error(file, e.byte, e.what());
+    } catch (const json::exception& e) { // e.g. a number out of range (1e999)
+        throw data_error(file, e.what());
     }
 }
 

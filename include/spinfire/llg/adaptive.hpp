@@ -58,7 +58,12 @@ adaptive_result solve_adaptive(const typename System::template params<double>& p
         while (t < target) {
             const bool last = t + h >= target;
             const double hs = last ? target - t : h;
-            for (std::size_t i = 0; i < 7; ++i) uv[i] = u(t + dopri5_nodes[i] * hs);
+            // one-sided limits at the step's ends: an edge on an output time (where steps
+            // land exactly) is the end of one step and the start of the next
+            for (std::size_t i = 0; i < 7; ++i)
+                uv[i] = i == 0 ? u.limit(t, +1, 1e-6 * hs)
+                        : dopri5_nodes[i] == 1.0 ? u.limit(t + hs, -1, 1e-6 * hs)
+                                                 : u(t + dopri5_nodes[i] * hs);
             const auto trial = dopri5_step<System>(p, gp, m, uv, hs);
             const double err = trial.error / opt.tolerance;
             if (!std::isfinite(err))

@@ -119,6 +119,28 @@ public:
         return 0;
     }
 
+    /// The one-sided limit of the drive at t, from the right (side > 0) or the left (side < 0).
+    /// A step from t to t + dt uses the right limit at t and the left limit at t + dt, so an
+    /// edge on the step grid belongs to the step on its own side and the drive is smooth inside
+    /// every step (RK4 keeps its 4th order with edges on the grid). Edges are located to within
+    /// eps > 0 (a small fraction of the step, far above the rounding of t): the value is read at
+    /// t +- eps. A dc drive is its constant; a linearly sampled one is continuous inside its
+    /// samples and read at t there, at t +- eps only within eps of its ends (where it jumps).
+    double limit(double t, int side, double eps) const {
+        const double at = side > 0 ? t + eps : t - eps;
+        switch (kind_) {
+        case kind::dc: return amplitude_;
+        case kind::sampled: {
+            if (!linear_) return (*this)(at);
+            const double end = t0_ + double(values_.size() - 1) * period_;
+            return std::abs(t - t0_) <= eps || std::abs(t - end) <= eps ? (*this)(at) : (*this)(t);
+        }
+        case kind::pulses:
+        case kind::spikes: return (*this)(at);
+        }
+        return 0;
+    }
+
     bool operator==(const drive&) const = default;
 
     kind type() const { return kind_; }

@@ -176,8 +176,7 @@ private:
             try {
                 System::validate(params_[i]);
             } catch (const parameter_error& e) {
-                throw parameter_error(e.name(), std::string(e.what()) + " (lane " +
-                                                    std::to_string(i) + ")");
+                throw parameter_error(e.name(), e.reason() + " (lane " + std::to_string(i) + ")");
             }
             const double n2 = double(mx_[i]) * mx_[i] + double(my_[i]) * my_[i] +
                               double(mz_[i]) * mz_[i];
@@ -254,12 +253,14 @@ private:
         std::size_t counts[simd::lanes_v<T>] = {};
     };
 
+    /// The lanes' drives at t; with side != 0 their one-sided limits there (drive::limit).
     template <class T>
-    T drive_at(const batch_state<T>& b, double t) const {
+    T drive_at(const batch_state<T>& b, double t, int side = 0, double eps = 0) const {
         constexpr std::size_t w = simd::lanes_v<T>;
-        if (b.shared_drive) return T(Real((*b.dr[0])(t)));
+        auto at = [&](const auto& d) { return side == 0 ? d(t) : d.limit(t, side, eps); };
+        if (b.shared_drive) return T(Real(at(*b.dr[0])));
         alignas(SPINFIRE_ALIGNMENT) Real buf[w];
-        for (std::size_t i = 0; i < w; ++i) buf[i] = Real((*b.dr[i])(t));
+        for (std::size_t i = 0; i < w; ++i) buf[i] = Real(at(*b.dr[i]));
         return simd::load<T>(buf);
     }
 
@@ -409,10 +410,12 @@ private:
             const std::uint64_t step = step_ + s;
             const double t = t_ + double(s) * opt.dt;
             if (!const_drive) {
-                // The drive at the end of a step is the drive at the start of the next one.
+                // One-sided limits at the ends of the step: an edge at a step boundary ends
+                // one step and starts the next, whatever the rounding of t (drive::limit).
+                const double eps = 1e-6 * opt.dt;
                 for (std::size_t j = 0; j < K; ++j) {
-                    u0[j] = s == 0 ? drive_at(bs[j], t) : u1[j];
-                    u1[j] = drive_at(bs[j], t_ + double(s + 1) * opt.dt);
+                    u0[j] = drive_at(bs[j], t, +1, eps);
+                    u1[j] = drive_at(bs[j], t_ + double(s + 1) * opt.dt, -1, eps);
                     if constexpr (Method == integrator::rk4) uh[j] = drive_at(bs[j], t + 0.5 * opt.dt);
                 }
             }

@@ -9,7 +9,8 @@
 //   dopri5 Dormand-Prince 5(4) with an embedded error estimate, for adaptive steps at T = 0;
 //          the error is computed before renormalization
 // Drive values are supplied at the stage times by the caller (u0 at t, uh at t + dt/2,
-// u1 at t + dt), so lanes may have different drives without branching here.
+// u1 at t + dt; the ensemble passes one-sided limits at the step's ends, drive::limit), so
+// lanes may have different drives without branching here.
 #include <array>
 #include <initializer_list>
 #include <utility>

@@ -2,6 +2,14 @@
 // Batch normalisation with statistics over T x B x H x W (tdBN style): oneDNN on the
 // flattened [T*B, C, H, W] batch. In eval mode a preceding conv2d absorbs it (sequential
 // folds the pair); standing alone it applies the running statistics.
+//
+// The running variance is unbiased with m = the number of values the batch statistics saw:
+// T*B*H*W, or B*H*W under direct encoding, where the first conv and BN run once on the
+// 1-step input. That is the right m there: the T copies the spiking layer goes on to use
+// repeat the same B*H*W values and add no sample, so m/(m-1) with m = T*B*H*W would
+// under-correct (by (T-1)/(T*B*H*W), 4e-6 at T = 2, B = 128, 32 x 32). An input repeated
+// over T by hand instead of direct encoding is counted T times; its running variance then
+// differs by that factor.
 #include <cmath>
 #include <cstddef>
 #include <cstdint>

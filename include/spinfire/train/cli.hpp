@@ -55,6 +55,8 @@ inline void add_options(CLI::App& app, run_options& o) {
     app.add_option("--seed", o.seed, "seed of initialisation, shuffling and augmentation")
         ->capture_default_str();
     app.add_flag("--resume", o.resume, "continue from <out>/checkpoint.bin (same options)");
+    app.add_flag("--overwrite", o.overwrite,
+                 "start afresh even though <out> holds a checkpoint (it is replaced)");
     app.add_option("--optimizer", o.optimizer, "sgd | adamw")
         ->check(CLI::IsMember({"sgd", "adamw"}))
         ->capture_default_str();

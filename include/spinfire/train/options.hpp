@@ -54,6 +54,7 @@ struct run_options {
         (std::size_t, threads),         // TBB + OpenMP threads
         (std::uint64_t, seed),          // initialisation, shuffling, augmentation
         (bool, resume),                 // continue from <out>/checkpoint.bin
+        (bool, overwrite),              // replace a checkpoint already in <out>
         (std::string, optimizer),       // sgd (Nesterov) | adamw
         (std::string, loss),            // ce | tet
         (double, momentum),             // SGD momentum
@@ -96,6 +97,7 @@ inline run_options base_options() {
     o.threads = 2;
     o.seed = 1;
     o.resume = false;
+    o.overwrite = false;
     o.optimizer = "sgd";
     o.loss = "ce";
     o.momentum = 0.9;

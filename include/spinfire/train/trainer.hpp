@@ -34,6 +34,7 @@
 #include <span>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <unistd.h>
 #include <vector>
 
@@ -78,10 +79,42 @@ inline const char* const resume_keys[] = {"steps",          "early_steps",     "
                                           "precision",      "match_neuron",    "ema",
                                           "alternate_flip", "cutout",          "input_scale"};
 
+/// obj[key] as T, or a data_error naming file and field (missing, or of another type).
+/// With a fallback, a missing field gives the fallback (an older file without it).
+template <class T>
+T state_field(const io::json& obj, const std::string& file, const std::string& key,
+              const std::string& parent = "", std::optional<T> fallback = std::nullopt) {
+    const std::string field = parent.empty() ? key : parent + "." + key;
+    if (!obj.is_object()) throw data_error(file, "expected an object holding '" + field + "'");
+    const auto it = obj.find(key);
+    if (it == obj.end()) {
+        if (fallback) return *fallback;
+        throw data_error(file, "field '" + field + "' is missing");
+    }
+    bool ok = false;
+    const char* expected = "";
+    if constexpr (std::is_same_v<T, std::string>)
+        ok = it->is_string(), expected = "a string";
+    else if constexpr (std::is_same_v<T, bool>)
+        ok = it->is_boolean(), expected = "true or false";
+    else if constexpr (std::is_integral_v<T>)
+        ok = it->is_number_unsigned(), expected = "a non-negative integer";
+    else if constexpr (std::is_floating_point_v<T>)
+        ok = it->is_number() && std::isfinite(it->template get<double>()),
+        expected = "a finite number";
+    else
+        ok = it->is_array(), expected = "an array";
+    if (!ok)
+        throw data_error(file, "field '" + field + "' is " + it->dump() + ", expected " + expected);
+    return it->template get<T>();
+}
+
 /// A state file's recorded options, with the value that files written before an option
 /// meant by its absence (before --input-scale the drive scale lived in the BNs).
-inline io::json saved_options(const io::json& state) {
-    io::json o = state["options"];
+inline io::json saved_options(const io::json& state, const std::string& file) {
+    if (!state.is_object() || !state.contains("options") || !state.at("options").is_object())
+        throw data_error(file, "field 'options' is missing or not an object");
+    io::json o = state.at("options");
     if (!o.contains("input_scale")) o["input_scale"] = "bn";
     return o;
 }
@@ -145,7 +178,13 @@ public:
         using clock = std::chrono::steady_clock;
         const auto wall0 = clock::now();
         threads budget(o_.threads);
+        if (!o_.resume && !o_.overwrite &&
+            (fs::exists(checkpoint_file()) || fs::exists(state_file())))
+            throw parameter_error("out", o_.out +
+                                             " already holds a checkpoint (checkpoint.bin/json): "
+                                             "--resume continues it, --overwrite replaces it");
         fs::create_directories(o_.out);
+        io::remove_stale_temporaries(o_.out);
         net_->initialize(o_.seed);
         if (o_.whiten && !o_.resume) { // counted as training time; a resume loads the weights
             const auto t0 = clock::now();
@@ -231,11 +270,28 @@ public:
             // noise on every spike decision; evaluations between steps see the nominal model.
             if (noise_aware)
                 set_device(*net_, neuron_,
-                           {o_.noise_aware.spread, o_.noise_aware.read_noise, o_.seed ^ (0x5851f42d4c957f2dull * (step_ + 1))});
-            const nn::tensor& out = net_->forward(x_, ctx);
-            const std::span<const int> labels(b.labels.data(), b.labels.size());
-            const auto r = o_.loss == "tet" ? nn::tet(out, labels)
-                                            : nn::cross_entropy(out, labels, o_.label_smoothing);
+                           {o_.noise_aware.spread, o_.noise_aware.read_noise,
+                            o_.seed ^ (0x5851f42d4c957f2dull * (step_ + 1))});
+            // a non-finite output or loss stops the run before the update spreads it
+            const auto r = [&] {
+                try {
+                    const nn::tensor& out = net_->forward(x_, ctx);
+                    const std::span<const int> labels(b.labels.data(), b.labels.size());
+                    auto res = o_.loss == "tet"
+                                   ? nn::tet(out, labels)
+                                   : nn::cross_entropy(out, labels, o_.label_smoothing);
+                    if (!std::isfinite(res.value))
+                        throw numeric_error("the loss is not finite (" +
+                                            spinfire::detail::num(res.value) + ")");
+                    return res;
+                } catch (const numeric_error& e) {
+                    std::signal(SIGINT, previous);
+                    throw numeric_error("training step " + std::to_string(step_ + 1) + " (lr " +
+                                        spinfire::detail::num(lr) + "): " + e.what() +
+                                        "; training stopped, " + checkpoint_file() +
+                                        " holds the last saved state");
+                }
+            }();
             net_->backward(r.grad, ctx);
             if (noise_aware) clear_device(*net_);
             if (sgd_)
@@ -422,74 +478,97 @@ private:
         });
     }
 
-    /// Checkpoint (weights, statistics, optimizer) first, then the state that names its step.
+    /// One file, replaced by one rename: checkpoint.bin holds the weights, statistics and
+    /// optimizer state and, as its metadata, the training state that names their step, so a
+    /// kill at any moment leaves a consistent checkpoint. checkpoint.json, written after it,
+    /// is a readable copy of that state (a kill in between leaves it one save behind).
     void save() {
-        nn::ema* avg = ema_ ? &*ema_ : nullptr;
-        if (sgd_) {
-            nn::with_ema<nn::sgd> st{&*sgd_, avg};
-            nn::save_checkpoint(checkpoint_file(), *net_, &st, step_);
-        } else {
-            nn::with_ema<nn::adamw> st{&*adamw_, avg};
-            nn::save_checkpoint(checkpoint_file(), *net_, &st, step_);
-        }
         io::json opts = io::to_json(o_);
         io::json keep = io::json::object();
         for (const char* k : detail::resume_keys) keep[k] = opts[k];
-        io::write_json_file(state_file(), {{"format", "spinfire.train_state.v1"},
-                                           {"step", step_},
-                                           {"train_seconds", train_seconds_},
-                                           {"epoch_loss", epoch_loss_},
-                                           {"epoch_correct", epoch_correct_},
-                                           {"epoch_seen", epoch_seen_},
-                                           {"last_lr", last_lr_},
-                                           {"network", d_.network},
-                                           {"options", keep},
-                                           {"history", history_}});
+        const io::json state = {{"format", "spinfire.train_state.v1"},
+                                {"step", step_},
+                                {"train_seconds", train_seconds_},
+                                {"epoch_loss", epoch_loss_},
+                                {"epoch_correct", epoch_correct_},
+                                {"epoch_seen", epoch_seen_},
+                                {"last_lr", last_lr_},
+                                {"network", d_.network},
+                                {"options", keep},
+                                {"history", history_}};
+        nn::ema* avg = ema_ ? &*ema_ : nullptr;
+        if (sgd_) {
+            nn::with_ema<nn::sgd> st{&*sgd_, avg};
+            nn::save_checkpoint(checkpoint_file(), *net_, &st, step_, state.dump());
+        } else {
+            nn::with_ema<nn::adamw> st{&*adamw_, avg};
+            nn::save_checkpoint(checkpoint_file(), *net_, &st, step_, state.dump());
+        }
+        io::write_json_file(state_file(), state);
         write_metrics_lines();
     }
 
     void resume() {
         namespace fs = std::filesystem;
-        if (!fs::is_regular_file(checkpoint_file()) || !fs::is_regular_file(state_file())) {
+        if (!fs::is_regular_file(checkpoint_file())) {
             if (!o_.quiet)
                 std::printf("--resume: no checkpoint in %s, starting from scratch\n",
                             o_.out.c_str());
             return;
         }
-        const io::json st = io::read_json_file(state_file());
-        if (st.value("format", "") != "spinfire.train_state.v1")
-            throw data_error(state_file(), "not a spinfire training state");
-        if (st.value("network", "") != d_.network)
-            throw parameter_error("resume", "checkpoint is for network '" +
-                                                st.value("network", "") + "', this run trains '" +
-                                                d_.network + "'");
+        const nn::checkpoint_contents ck = nn::read_checkpoint(checkpoint_file());
+        // the state inside checkpoint.bin; files written before it was there: checkpoint.json
+        const std::string file = ck.metadata.empty() ? state_file() : checkpoint_file();
+        io::json st;
+        if (ck.metadata.empty()) {
+            st = io::read_json_file(state_file());
+        } else {
+            try {
+                st = io::json::parse(ck.metadata);
+            } catch (const io::json::exception& e) {
+                throw data_error(file, std::string("training state: ") + e.what());
+            }
+        }
+        if (detail::state_field<std::string>(st, file, "format") != "spinfire.train_state.v1")
+            throw data_error(file, "not a spinfire training state (field 'format')");
+        const auto network = detail::state_field<std::string>(st, file, "network");
+        if (network != d_.network)
+            throw parameter_error("resume", "checkpoint is for network '" + network +
+                                                "', this run trains '" + d_.network + "'");
         const io::json opts = io::to_json(o_);
-        const io::json saved = detail::saved_options(st);
+        const io::json saved = detail::saved_options(st, file);
         for (const char* k : detail::resume_keys)
             if (saved.contains(k) && saved[k] != opts[k]) // older files lack newer keys
                 throw parameter_error(k, "differs from the checkpoint (" + saved[k].dump() +
                                              " there, " + opts[k].dump() +
                                              " here): resume needs the same value");
-        std::uint64_t s = 0;
+        const auto state_step = detail::state_field<std::uint64_t>(st, file, "step");
+        if (ck.user_step != state_step)
+            throw data_error(file, "step " + std::to_string(state_step) +
+                                       " but checkpoint.bin holds step " +
+                                       std::to_string(ck.user_step) +
+                                       " (delete both to start again)");
+        const auto seconds = detail::state_field<double>(st, file, "train_seconds");
+        const auto loss = detail::state_field<double>(st, file, "epoch_loss");
+        const auto correct = detail::state_field<std::size_t>(st, file, "epoch_correct");
+        const auto seen = detail::state_field<std::size_t>(st, file, "epoch_seen");
+        const auto lr = detail::state_field<double>(st, file, "last_lr");
+        auto history = detail::state_field<std::vector<io::json>>(st, file, "history");
         nn::ema* avg = ema_ ? &*ema_ : nullptr;
         if (sgd_) {
             nn::with_ema<nn::sgd> state{&*sgd_, avg};
-            s = nn::load_checkpoint(checkpoint_file(), *net_, &state);
+            nn::apply_checkpoint(ck, *net_, &state);
         } else {
             nn::with_ema<nn::adamw> state{&*adamw_, avg};
-            s = nn::load_checkpoint(checkpoint_file(), *net_, &state);
+            nn::apply_checkpoint(ck, *net_, &state);
         }
-        if (s != st["step"].get<std::uint64_t>())
-            throw data_error(state_file(), "step " + st["step"].dump() +
-                                               " but checkpoint.bin holds step " +
-                                               std::to_string(s) + " (delete both to start again)");
-        step_ = std::size_t(s);
-        train_seconds_ = st["train_seconds"].get<double>();
-        epoch_loss_ = st["epoch_loss"].get<double>();
-        epoch_correct_ = st["epoch_correct"].get<std::size_t>();
-        epoch_seen_ = st["epoch_seen"].get<std::size_t>();
-        last_lr_ = st["last_lr"].get<double>();
-        history_ = st["history"].get<std::vector<io::json>>();
+        step_ = std::size_t(ck.user_step);
+        train_seconds_ = seconds;
+        epoch_loss_ = loss;
+        epoch_correct_ = correct;
+        epoch_seen_ = seen;
+        last_lr_ = lr;
+        history_ = std::move(history);
         if (!o_.quiet)
             std::printf("resumed from %s at step %zu (%.2f epochs, %.1f s of training)\n",
                         checkpoint_file().c_str(), step_, double(step_) / double(bpe_),
@@ -521,17 +600,21 @@ evaluation evaluate_checkpoint(Net& net, const Source& test, run_options o,
     const fs::path state = fs::path(checkpoint).parent_path() / "checkpoint.json";
     if (fs::is_regular_file(state)) {
         const io::json st = io::read_json_file(state.string());
-        if (st.value("network", d.network) != d.network)
-            throw parameter_error("net",
-                                  "checkpoint is for network '" + st.value("network", "") + "'");
-        const io::json saved = detail::saved_options(st);
-        o.neuron = saved["neuron"].get<std::string>();
-        o.steps = saved["steps"].get<std::size_t>();
-        o.precision = saved["precision"].get<std::string>();
-        o.optimizer = saved.value("optimizer", o.optimizer);
-        o.ema = saved.value("ema", 0.0);
-        o.input_scale = saved["input_scale"].get<std::string>();
+        const auto network = detail::state_field<std::string>(st, state.string(), "network");
+        if (network != d.network)
+            throw parameter_error("net", "checkpoint is for network '" + network + "'");
+        const io::json saved = detail::saved_options(st, state.string());
+        o.neuron = detail::state_field<std::string>(saved, state.string(), "neuron", "options");
+        o.steps = detail::state_field<std::size_t>(saved, state.string(), "steps", "options");
+        o.precision =
+            detail::state_field<std::string>(saved, state.string(), "precision", "options");
+        o.optimizer = detail::state_field<std::string>(saved, state.string(), "optimizer",
+                                                       "options", o.optimizer);
+        o.ema = detail::state_field<double>(saved, state.string(), "ema", "options", 0.0);
+        o.input_scale =
+            detail::state_field<std::string>(saved, state.string(), "input_scale", "options");
     }
+    validate(o);
     threads budget(o.threads);
     fs::create_directories(o.out);
     const neuron_choice n = choose_neuron(o.neuron, o.input_scale == "fixed");
@@ -552,7 +635,6 @@ evaluation evaluate_checkpoint(Net& net, const Source& test, run_options o,
     } else {
         step = nn::load_checkpoint(checkpoint, net);
     }
-    validate_neuron_sim(o);
     const device_settings dev{o.device_spread, o.device_read_noise, o.device_seed};
     if (dev.active()) set_device(net, n, dev);
     auto es = evaluation_settings(o, n, d.class_names.size());

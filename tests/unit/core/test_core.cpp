@@ -5,7 +5,10 @@
 #include <spinfire/core/error.hpp>
 #include <spinfire/core/reflect.hpp>
 #include <spinfire/core/sym_eigen.hpp>
+#include <spinfire/core/threads.hpp>
 #include <spinfire/io/json.hpp>
+
+#include <unistd.h>
 
 #include "test_support.hpp"
 
@@ -135,6 +138,38 @@ TEST_CASE("io: JSON files are written atomically and read back") {
     { std::ofstream(f) << "{\"k\": "; }
     CHECK_THROWS_AS(io::read_json_file(f), spinfire::data_error);
     CHECK_THROWS_AS(io::read_json_file((dir / "missing.json").string()), spinfire::data_error);
+    // a number no double holds names the file (it was the JSON library's bare out_of_range)
+    { std::ofstream(f) << "{\"Ms\": 1e999}"; }
+    CHECK_THROWS_WITH_AS(io::read_json_file(f), doctest::Contains((f + ": ").c_str()),
+                         spinfire::data_error);
+    // an output directory that cannot be made is a data_error naming the path (it was a
+    // std::filesystem_error the programs did not catch)
+    { std::ofstream(dir / "file") << "x"; }
+    const auto under_file = (dir / "file" / "sub" / "y.json").string();
+    CHECK_THROWS_WITH_AS(io::write_json_file(under_file, io::json{{"k", 1}}),
+                         doctest::Contains("cannot create directory"), spinfire::data_error);
+}
+
+TEST_CASE("io: a crash mid-write leaves <file>.tmp.<pid>; remove_stale_temporaries removes only "
+          "those of processes that are gone") {
+    const auto dir = test::scratch_dir("stale_tmp");
+    const auto dead = dir / "checkpoint.bin.tmp.999999999"; // above any pid_max
+    const auto alive = dir / ("checkpoint.bin.tmp." + std::to_string(::getpid()));
+    const auto other = dir / "notes.tmp.txt";
+    for (const auto& p : {dead, alive, other}) std::ofstream(p) << "x";
+    CHECK(io::remove_stale_temporaries(dir.string()) == 1);
+    CHECK_FALSE(std::filesystem::exists(dead));
+    CHECK(std::filesystem::exists(alive));
+    CHECK(std::filesystem::exists(other));
+}
+
+TEST_CASE("threads: a budget is bounded (4 x the hardware threads, at least 16)") {
+    CHECK(threads::limit() >= 16);
+    CHECK(threads::limit() >= 4 * threads::available());
+    CHECK_THROWS_WITH_AS(threads(100000), doctest::Contains("'threads'"), parameter_error);
+    CHECK_THROWS_AS(threads(threads::limit() + 1), parameter_error);
+    CHECK_THROWS_AS(threads(0), parameter_error);
+    CHECK_NOTHROW(threads(threads::limit()));
 }
 
 TEST_CASE("errors: parameter checks name the parameter") {

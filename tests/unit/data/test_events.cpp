@@ -150,6 +150,20 @@ TEST_CASE("aedat 2.0: malformed files give the byte offset and never read past t
     CHECK(kept.size() == 2);
     CHECK(info.dropped_special == 1);
 
+    // An event whose address starts with byte 0x23 ('#') is an event, not a header line:
+    // a special one here (refused, or dropped and counted), followed by a normal one. Its
+    // timestamp 10 holds a newline byte, which once ended the "line" and swallowed it.
+    const auto hash_first = aedat_bytes(hdr, {0x23000000u, 10u, 2u, 11u});
+    auto [o8, m8] = off(hash_first);
+    CHECK(o8 == h);
+    CHECK(m8.find("address 0x23000000 lies outside the DVS128 layout") != std::string::npos);
+    data::aedat_read_info hinfo;
+    const auto hkept = data::parse_aedat2(hash_first, "ok", {{}, true}, &hinfo);
+    CHECK(hinfo.header_bytes == h);
+    CHECK(hinfo.dropped_special == 1);
+    REQUIRE(hkept.size() == 1);
+    CHECK(hkept.events[0].t == 11);
+
     // Header only, header with CRLF lines, and no events are all valid.
     CHECK(data::parse_aedat2(aedat_bytes(hdr, {}), "x").size() == 0);
     CHECK(data::parse_aedat2(aedat_bytes("#!AER-DAT2.0\r\n#\r\n", {2u, 5u}), "x").size() == 1);
@@ -355,6 +369,11 @@ TEST_CASE("emulator: silence, locality, closed path balance, noise rate, determi
 
     p.step_us = 0;
     CHECK_THROWS_AS(data::emulate_dvs(black.data(), 1, 32, 32, p, 9, 3), parameter_error);
+    // a recording longer than AEDAT 2.0's 32-bit microsecond timestamps is refused by name
+    // (--duration-us 1e300 aborted make_emulated_dvs)
+    p.step_us = 2000;
+    p.duration_us = 1e300;
+    CHECK_THROWS_WITH_AS(p.validate(), doctest::Contains("'duration_us'"), parameter_error);
 }
 
 TEST_CASE("cifar10-dvs directory: emulated set, splits, frames, cache, loader batches") {
@@ -404,6 +423,43 @@ TEST_CASE("cifar10-dvs directory: emulated set, splits, frames, cache, loader ba
     const auto cached = data::load_cifar10_dvs(root, data::split::train, o);
     CHECK(cached.frames(29, 2, 1, 23, 23) == marker);
     CHECK(cached.labels == fs_train.labels);
+    // Dimensions in the cache that its key does not give are refused by name, never trusted:
+    // a flipped bit in T (once SIGSEGV), 1 polarity (once a read past the buffer), 1 of 30
+    // recordings (once silently a 1-recording set).
+    {
+        const auto good = test::read_bytes(cache_file);
+        const auto nl = std::find(good.begin(), good.end(), '\n');
+        const auto dims_at = std::size_t(std::find(nl + 1, good.end(), '\n') - good.begin()) + 1;
+        const std::pair<int, std::uint64_t> bad[] = {
+            {1, 3 | (std::uint64_t(1) << 40)}, {2, 1}, {0, 1}, {4, 23}};
+        for (const auto& [d, v] : bad) {
+            CAPTURE(d);
+            auto b = good;
+            std::memcpy(b.data() + dims_at + 8 * std::size_t(d), &v, 8);
+            test::write_bytes(cache_file, b);
+            auto [od, md] = data_error_of([&] { data::load_cifar10_dvs(root, data::split::train, o); });
+            CHECK(od == dims_at + 8 * std::size_t(d));
+            CHECK(md.find("corrupt frame cache") != std::string::npos);
+        }
+        auto longer = good; // right dimensions, wrong length
+        longer.push_back(0);
+        test::write_bytes(cache_file, longer);
+        auto [ol, ml] = data_error_of([&] { data::load_cifar10_dvs(root, data::split::train, o); });
+        CHECK(ml.find("not the length its dimensions give") != std::string::npos);
+        test::write_bytes(cache_file, good);
+    }
+    // A recording rewritten in place with the same size (one event's polarity flipped) is
+    // decoded again, not served from the cache.
+    {
+        auto rec = test::read_bytes(train[7].path);
+        rec[rec.size() - 5] ^= 1; // the last event's polarity bit
+        test::write_bytes(train[7].path, rec);
+        const auto fresh = data::load_cifar10_dvs(root, data::split::train, o);
+        const auto redone = data::integrate_frames(data::read_aedat2(train[7].path), o.frames);
+        CHECK(xt::view(fresh.frames, 7) == redone);
+        CHECK_FALSE(xt::view(fs_train.frames, 7) == redone);
+        CHECK(fresh.frames(29, 2, 1, 23, 23) != marker);
+    }
     // Other frame options do not reuse that cache.
     o.frames.steps = 2;
     CHECK(data::load_cifar10_dvs(root, data::split::train, o).steps() == 2);

@@ -240,4 +240,20 @@ TEST_CASE("fit: fitted-neuron JSON round trip carries model, quality, spread, pr
     auto j = fit::to_json(f);
     j["model"]["tau"] = 3;
     CHECK_THROWS_WITH_AS(fit::fitted_neuron_from_json(j), doctest::Contains("unknown key 'tau'"), error);
+    // a missing model, or a missing key of it, is an error naming it (it fell back to defaults)
+    j = fit::to_json(f);
+    j["model"].erase("beta");
+    CHECK_THROWS_WITH_AS(fit::fitted_neuron_from_json(j), doctest::Contains("'model.beta'"), error);
+    j.erase("model");
+    CHECK_THROWS_WITH_AS(fit::fitted_neuron_from_json(j), doctest::Contains("'model'"), error);
+    { // through the file: the message names the file too
+        std::ofstream(file) << j.dump();
+        CHECK_THROWS_WITH_AS(fit::load_fitted_neuron(file), doctest::Contains((file + ": ").c_str()),
+                             data_error);
+    }
+    // gain 0 is refused by name (it became a drive scale of -nan)
+    j = fit::to_json(f);
+    j["model"]["gain"] = 0.0;
+    CHECK_THROWS_WITH_AS(fit::fitted_neuron_from_json(j), doctest::Contains("'model.gain'"),
+                         parameter_error);
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -631,6 +632,60 @@ TEST_CASE("checkpoint round trip resumes training exactly") {
     CHECK_THROWS_AS(nn::load_checkpoint((dir / "missing.bin").string(), b), data_error);
 }
 
+TEST_CASE("checkpoint: declared sizes are checked against the file before allocating, a hash "
+          "and a finiteness check guard the values, metadata travels in the same file") {
+    const auto dir = test::scratch_dir("nn_checkpoint_guard");
+    auto bytes_of = [](const std::string& f) {
+        std::ifstream is(f, std::ios::binary);
+        return std::vector<char>(std::istreambuf_iterator<char>(is), {});
+    };
+    auto write_bytes = [](const std::string& f, const std::vector<char>& b) {
+        std::ofstream(f, std::ios::binary).write(b.data(), std::streamsize(b.size()));
+    };
+    auto net = nn::sequential<nn::shape<3, 8, 8>>(nn::conv2d<3, 4, 3>{});
+    net.initialize(5);
+    const std::string good = (dir / "good.bin").string();
+    nn::save_checkpoint(good, net, static_cast<nn::no_optimizer*>(nullptr), 4, "{\"a\": 1}");
+    std::string meta;
+    auto back = nn::sequential<nn::shape<3, 8, 8>>(nn::conv2d<3, 4, 3>{});
+    CHECK(nn::load_checkpoint(good, back, static_cast<nn::no_optimizer*>(nullptr), &meta) == 4);
+    CHECK(meta == "{\"a\": 1}");
+    const auto& w0 = net.layer<0>().weight().value;
+    CHECK(std::equal(w0.begin(), w0.end(), back.layer<0>().weight().value.begin()));
+
+    // a 51-byte file whose one record declares 2^33 values (32 GiB): refused by size, not
+    // allocated (before: std::bad_alloc or a 32 GiB allocation)
+    std::vector<char> tiny(8 + 24 + 4 + 7 + 8, 0);
+    std::memcpy(tiny.data(), "SPFNNCK2", 8);
+    tiny[24] = 1;                                   // record count
+    tiny[32] = 7;                                   // name length
+    std::memcpy(tiny.data() + 36, "param.w", 7);    // name
+    tiny[43 + 4] = 2;                               // count = 2^33 (little-endian byte 4)
+    REQUIRE(tiny.size() == 51);
+    const std::string huge = (dir / "huge.bin").string();
+    write_bytes(huge, tiny);
+    CHECK_THROWS_WITH_AS(nn::read_checkpoint(huge), doctest::Contains("declares 8589934592 values"),
+                         data_error);
+    tiny[24] = char(0xff), tiny[31] = 0x7f; // a record count no file of this size can hold
+    write_bytes(huge, tiny);
+    CHECK_THROWS_WITH_AS(nn::read_checkpoint(huge), doctest::Contains("record count"), data_error);
+
+    // one flipped bit in a weight: the hash names the corruption
+    std::vector<char> b = bytes_of(good);
+    b[b.size() / 2] ^= 0x10;
+    const std::string flipped = (dir / "flipped.bin").string();
+    write_bytes(flipped, b);
+    CHECK_THROWS_WITH_AS(nn::load_checkpoint(flipped, back), doctest::Contains("hash mismatch"),
+                         data_error);
+
+    // a NaN weight saved with a valid hash is refused, naming the record and the index
+    net.layer<0>().weight().value.data()[3] = std::numeric_limits<float>::quiet_NaN();
+    const std::string nan = (dir / "nan.bin").string();
+    nn::save_checkpoint(nan, net);
+    CHECK_THROWS_WITH_AS(nn::load_checkpoint(nan, back), doctest::Contains("value 3 is not finite"),
+                         data_error);
+}
+
 TEST_CASE("metrics: spike rates, synaptic operations and energy") {
     auto net = make_vgg_mini();
     nn::context ctx = train_ctx();
@@ -781,6 +836,40 @@ TEST_CASE("direct encoding: a 1-step input equals the image repeated over T") {
         mx = std::max(mx, double(std::abs(gb.data()[i])));
     }
     CHECK(err <= 1e-4 * mx);
+}
+
+TEST_CASE("direct encoding: the first BN's running variance is unbiased over the B*H*W "
+          "distinct values, not the T*B*H*W copies") {
+    // The T copies of a direct-encoded input repeat the same B*H*W values, so they add no
+    // sample: the unbiased estimate of the variance uses m = B*H*W (docs/results/reliability.md).
+    const tensor img = random_tensor(1, 3, 3, 8, 8, 96, 2.0);
+    nn::conv2d<3, 4, 3> conv;
+    conv.initialize(11, 0);
+    auto only_conv = nn::sequential<nn::shape<3, 8, 8>>(nn::conv2d<3, 4, 3>{});
+    only_conv.layer<0>() = conv;
+    const tensor& y = only_conv.forward(img, train_ctx(1)); // [1, B, 4, 8, 8]
+    const double m = 3 * 8 * 8;
+    for (std::size_t T : {1, 4}) {
+        CAPTURE(T);
+        auto net = nn::sequential<nn::shape<3, 8, 8>>(nn::conv2d<3, 4, 3>{}, nn::batch_norm<4>{});
+        net.layer<0>() = conv;
+        net.forward(img, train_ctx(T));
+        for (std::size_t c = 0; c < 4; ++c) {
+            double sum = 0, sq = 0;
+            for (std::size_t b = 0; b < 3; ++b)
+                for (std::size_t k = 0; k < 64; ++k) {
+                    const double v = y.data()[(b * 4 + c) * 64 + k];
+                    sum += v, sq += v * v;
+                }
+            const double mean = sum / m, biased = sq / m - mean * mean;
+            const double momentum = net.layer<1>().momentum;
+            const double want = (1 - momentum) * 1.0 + momentum * biased * m / (m - 1);
+            const double wrong = (1 - momentum) * 1.0 + momentum * biased * (4 * m) / (4 * m - 1);
+            const double got = net.layer<1>().running_var().value(c);
+            CHECK(got == doctest::Approx(want).epsilon(1e-5));
+            CHECK(std::abs(got - want) < 0.2 * std::abs(wrong - want)); // the two are told apart
+        }
+    }
 }
 
 TEST_CASE("dropout drops a fraction p, rescales by 1/(1-p), shares the mask over T") {

@@ -99,6 +99,15 @@ struct synthetic_runs {
         return train::trainer<net_type, data::image_source>(net, tr, te, o, d).run();
     }
 
+    /// A run into out stopped after k steps (it leaves a checkpoint there); its options.
+    train::run_options stopped(const std::filesystem::path& out, std::size_t k) const {
+        auto o = small_options(out);
+        o.max_steps = k;
+        auto net = make_net();
+        run(net, o);
+        return o;
+    }
+
     /// o stopped after k steps, then resumed to its end into net by a fresh trainer.
     train::run_result interrupted(net_type& net, train::run_options o, std::size_t k) const {
         o.max_steps = k;
@@ -109,6 +118,19 @@ struct synthetic_runs {
         return run(net, o);
     }
 };
+
+/// Applies edit to the training state inside <dir>/checkpoint.bin (rewritten with a valid
+/// hash) and to its copy checkpoint.json.
+template <class F>
+void edit_state(const std::filesystem::path& dir, F&& edit) {
+    const std::string bin = (dir / "checkpoint.bin").string();
+    nn::checkpoint_contents ck = nn::read_checkpoint(bin);
+    io::json st = io::json::parse(ck.metadata);
+    edit(st);
+    ck.metadata = st.dump();
+    nn::write_checkpoint(bin, ck);
+    io::write_json_file((dir / "checkpoint.json").string(), st);
+}
 
 /// A python3 that has numpy (Debian's python3-numpy may sit beside another python3).
 std::string python_with_numpy() {
@@ -377,13 +399,134 @@ TEST_CASE("trainer: stopping after k steps and resuming gives the uninterrupted 
     oe = ob;
     oe.input_scale = ob.input_scale == "bn" ? "fixed" : "bn";
     CHECK_THROWS_WITH_AS(runs.run(net_e, oe), doctest::Contains("input_scale"), parameter_error);
-    const auto state = dir / "b" / "checkpoint.json";
-    io::json st = io::read_json_file(state.string());
-    REQUIRE(st["options"].contains("input_scale"));
-    st["options"].erase("input_scale");
-    io::write_json_file(state.string(), st);
+    edit_state(dir / "b", [](io::json& st) {
+        REQUIRE(st["options"].contains("input_scale"));
+        st["options"].erase("input_scale");
+    });
     oe.input_scale = "fixed";
     CHECK_THROWS_WITH_AS(runs.run(net_e, oe), doctest::Contains("input_scale"), parameter_error);
+}
+
+TEST_CASE("trainer: a kill between checkpoint writes leaves a checkpoint that resumes exactly; "
+          "stale temporary files are removed") {
+    const synthetic_runs runs;
+    const auto dir = test::scratch_dir("train_resume_kill");
+    auto net_a = make_net();
+    runs.run(net_a, small_options(dir / "a"));
+
+    // steps 0-6, then 6-9; then checkpoint.json goes back to step 6, as a kill after the
+    // rename of checkpoint.bin (step 9) and before that of checkpoint.json would leave it
+    auto ob = small_options(dir / "b");
+    ob.max_steps = 6;
+    auto net_b = make_net();
+    runs.run(net_b, ob);
+    const auto json6 = io::read_json_file((dir / "b" / "checkpoint.json").string());
+    ob.max_steps = 9;
+    ob.resume = true;
+    runs.run(net_b, ob);
+    io::write_json_file((dir / "b" / "checkpoint.json").string(), json6);
+    // and a process killed mid-write left its temporary files behind
+    const auto stale = dir / "b" / "checkpoint.bin.tmp.999999999";
+    std::ofstream(stale) << "half a checkpoint";
+    ob.max_steps = 0;
+    auto net_c = make_net();
+    const auto rc = runs.run(net_c, ob);
+    CHECK(rc.steps == 12);
+    CHECK(snapshot(net_c) == snapshot(net_a));
+    CHECK_FALSE(std::filesystem::exists(stale));
+}
+
+TEST_CASE("trainer: a training state with a missing or mistyped field is a data_error naming the "
+          "file and the field") {
+    const synthetic_runs runs;
+    const auto dir = test::scratch_dir("train_state_fields");
+    auto o = runs.stopped(dir / "a", 3);
+    o.max_steps = 0;
+    o.resume = true;
+    const auto bin = (dir / "a" / "checkpoint.bin").string();
+    const auto original = nn::read_checkpoint(bin);
+    for (const char* key : {"step", "train_seconds", "options", "epoch_seen", "history"}) {
+        CAPTURE(key);
+        edit_state(dir / "a", [&](io::json& st) { st.erase(key); });
+        auto n = make_net();
+        const std::string want = bin + ": field '" + key + "' is missing";
+        CHECK_THROWS_WITH_AS(runs.run(n, o), doctest::Contains(want.c_str()), data_error);
+        nn::write_checkpoint(bin, original);
+    }
+    edit_state(dir / "a", [](io::json& st) { st["format"] = io::json::object(); });
+    auto n = make_net();
+    CHECK_THROWS_WITH_AS(runs.run(n, o), doctest::Contains("field 'format' is {}"), data_error);
+    nn::write_checkpoint(bin, original);
+
+    // --evaluate reads the options beside the checkpoint: a missing one is named too
+    const auto state = (dir / "a" / "checkpoint.json").string();
+    io::json st = io::read_json_file(state);
+    st["options"].erase("neuron");
+    io::write_json_file(state, st);
+    CHECK_THROWS_WITH_AS(
+        train::evaluate_checkpoint(n, runs.te, small_options(dir / "eval"), runs.d, bin),
+        doctest::Contains((state + ": field 'options.neuron' is missing").c_str()), data_error);
+    st.erase("options");
+    io::write_json_file(state, st);
+    CHECK_THROWS_WITH_AS(
+        train::evaluate_checkpoint(n, runs.te, small_options(dir / "eval"), runs.d, bin),
+        doctest::Contains("field 'options' is missing"), data_error);
+    // and a number no double holds is the file's error, not the JSON library's alone
+    std::ofstream(state) << "{\"format\": \"spinfire.train_state.v1\", \"step\": 1e999}";
+    CHECK_THROWS_WITH_AS(
+        train::evaluate_checkpoint(n, runs.te, small_options(dir / "eval"), runs.d, bin),
+        doctest::Contains((state + ": ").c_str()), data_error);
+}
+
+TEST_CASE("trainer: a checkpoint already in --out is kept unless --resume or --overwrite") {
+    const synthetic_runs runs;
+    const auto dir = test::scratch_dir("train_overwrite");
+    auto o = runs.stopped(dir / "a", 2);
+    const auto before = nn::read_checkpoint((dir / "a" / "checkpoint.bin").string());
+    o.max_steps = 4;
+    auto n2 = make_net();
+    CHECK_THROWS_WITH_AS(runs.run(n2, o), doctest::Contains("--overwrite"), parameter_error);
+    CHECK(nn::read_checkpoint((dir / "a" / "checkpoint.bin").string()).user_step == 2);
+    o.overwrite = true;
+    CHECK(runs.run(n2, o).steps == 4);
+    CHECK(nn::read_checkpoint((dir / "a" / "checkpoint.bin").string()).user_step == 4);
+    CHECK(before.user_step == 2);
+}
+
+TEST_CASE("trainer: a step whose output or loss is not finite stops the run, naming the step") {
+    const synthetic_runs runs;
+    const auto dir = test::scratch_dir("train_nonfinite");
+    auto o = small_options(dir / "a");
+    o.lr = 1e30; // the first update overflows the weights
+    o.warmup = 0;
+    auto net = make_net();
+    std::string msg;
+    try {
+        runs.run(net, o);
+    } catch (const numeric_error& e) {
+        msg = e.what();
+    }
+    CHECK(msg.rfind("training step ", 0) == 0); // the loss used to name no step
+    CHECK(msg.find("not finite") != std::string::npos);
+    CHECK(msg.find("checkpoint.bin holds the last saved state") != std::string::npos);
+}
+
+TEST_CASE("evaluate_checkpoint validates the options it is given") {
+    const synthetic_runs runs;
+    const auto dir = test::scratch_dir("train_eval_validate");
+    runs.stopped(dir / "a", 1);
+    auto net = make_net();
+    const auto bin = (dir / "a" / "checkpoint.bin").string();
+    for (double bad : {-0.1, std::nan("")}) {
+        auto e = small_options(dir / "eval");
+        e.device_spread = bad;
+        CHECK_THROWS_WITH_AS(train::evaluate_checkpoint(net, runs.te, e, runs.d, bin),
+                             doctest::Contains("device_spread"), parameter_error);
+        e = small_options(dir / "eval");
+        e.device_read_noise = bad;
+        CHECK_THROWS_WITH_AS(train::evaluate_checkpoint(net, runs.te, e, runs.d, bin),
+                             doctest::Contains("device_read_noise"), parameter_error);
+    }
 }
 
 TEST_CASE("trainer with --T-early: T = 1 steps until the switch point, --T after, resumable") {
