@@ -98,9 +98,7 @@ public:
             try {
                 System::validate(devices_[i]);
             } catch (const parameter_error& e) {
-                const std::string w = e.what(), prefix = "parameter '" + e.name() + "': ";
-                throw parameter_error(e.name(), (w.rfind(prefix, 0) == 0 ? w.substr(prefix.size()) : w) +
-                                                    " (neuron " + std::to_string(i) + ")");
+                throw parameter_error(e.name(), e.reason() + " (neuron " + std::to_string(i) + ")");
             }
             thermal_ = thermal_ || System::sigma_rate(devices_[i]) > 0;
         }

@@ -310,8 +310,8 @@ private:
             try {
                 params.push_back(fit::lane_params(d, proto_));
             } catch (const parameter_error& e) {
-                throw parameter_error(e.name(), std::string("device ") + std::to_string(offset + i) +
-                                                    " of the chip is not a device: " + e.what());
+                throw parameter_error(e.name(), e.reason() + " (device " + std::to_string(offset + i) +
+                                                    " of the chip)");
             }
             energy.push_back({proto_.input, line_resistance(d), device::mtj_readout(d)});
         }
