@@ -118,33 +118,33 @@ inline void add_options(CLI::App& app, run_options& o) {
     app.add_option("--device-seed", o.device_seed,
                    "with --evaluate: seed of the device draws (llg: the chip and its thermal noise)")
         ->capture_default_str();
-    app.add_option("--neuron-sim", o.llg.neuron_sim,
+    app.add_option("--neuron-sim", o.device.neuron_sim,
                    "with --evaluate: model (the fitted equations) | llg (every neuron a simulated "
                    "MTJ driven by the fitted protocol: device in the loop)")
         ->check(CLI::IsMember({"model", "llg"}))
         ->capture_default_str();
-    app.add_option("--device", o.llg.device_file,
+    app.add_option("--device", o.device.device_file,
                    "llg: device JSON (device::mtj keys; default: the preset orthogonal_mtj)");
-    app.add_option("--protocol", o.llg.protocol_file,
+    app.add_option("--protocol", o.device.protocol_file,
                    "llg: protocol JSON with every fit::protocol key (default: the protocol block "
                    "of the neuron's fitted file)");
-    app.add_option("--temperature", o.llg.temperature, "llg: device temperature in K (stochastic Heun)")
+    app.add_option("--temperature", o.device.temperature, "llg: device temperature in K (stochastic Heun)")
         ->capture_default_str();
-    app.add_option("--tolerance-nm", o.llg.tolerance_nm,
+    app.add_option("--tolerance-nm", o.device.tolerance_nm,
                    "llg: per-device uniform +-tolerance on W, L and T, nm")
         ->capture_default_str();
-    app.add_option("--ku-sigma", o.llg.ku_sigma, "llg: per-device normal K_u spread, J/m^3")
+    app.add_option("--ku-sigma", o.device.ku_sigma, "llg: per-device normal K_u spread, J/m^3")
         ->capture_default_str();
-    app.add_option("--ms-sigma", o.llg.ms_sigma, "llg: per-device relative normal Ms spread")
+    app.add_option("--ms-sigma", o.device.ms_sigma, "llg: per-device relative normal Ms spread")
         ->capture_default_str();
-    app.add_option("--llg-precision", o.llg.precision, "llg: float | double lanes")
+    app.add_option("--llg-precision", o.device.llg_precision, "llg: float | double lanes")
         ->check(CLI::IsMember({"float", "double"}))
         ->capture_default_str();
-    app.add_option("--train-spread", o.noise_aware.spread,
+    app.add_option("--train-spread", o.device.train_spread,
                    "noise-aware training: relative per-neuron spread of beta, gain and thresholds, "
                    "a new chip drawn every step (0: off)")
         ->capture_default_str();
-    app.add_option("--train-read-noise", o.noise_aware.read_noise,
+    app.add_option("--train-read-noise", o.device.train_read_noise,
                    "noise-aware training: read-noise standard deviation on every spike decision "
                    "(units of V; 0: off)")
         ->capture_default_str();

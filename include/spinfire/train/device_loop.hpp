@@ -59,19 +59,19 @@ struct device_loop_settings {
 
 inline device_loop_settings device_loop_from(const run_options& o) {
     device_loop_settings s;
-    s.device_file = o.llg.device_file, s.protocol_file = o.llg.protocol_file;
-    require_finite("temperature", o.llg.temperature);
-    require_non_negative("temperature", o.llg.temperature);
-    require_non_negative("tolerance_nm", o.llg.tolerance_nm);
-    require_non_negative("ku_sigma", o.llg.ku_sigma);
-    require_non_negative("ms_sigma", o.llg.ms_sigma);
-    if (!(o.llg.ms_sigma < 0.5)) throw parameter_error("ms_sigma", "must be < 0.5 (relative spread of Ms)");
-    s.chip.dimension_tol_nm = o.llg.tolerance_nm, s.chip.ku_sigma = o.llg.ku_sigma;
-    s.chip.ms_rel_sigma = o.llg.ms_sigma, s.chip.temperature = o.llg.temperature;
+    s.device_file = o.device.device_file, s.protocol_file = o.device.protocol_file;
+    require_finite("temperature", o.device.temperature);
+    require_non_negative("temperature", o.device.temperature);
+    require_non_negative("tolerance_nm", o.device.tolerance_nm);
+    require_non_negative("ku_sigma", o.device.ku_sigma);
+    require_non_negative("ms_sigma", o.device.ms_sigma);
+    if (!(o.device.ms_sigma < 0.5)) throw parameter_error("ms_sigma", "must be < 0.5 (relative spread of Ms)");
+    s.chip.dimension_tol_nm = o.device.tolerance_nm, s.chip.ku_sigma = o.device.ku_sigma;
+    s.chip.ms_rel_sigma = o.device.ms_sigma, s.chip.temperature = o.device.temperature;
     s.chip.seed = long(o.device_seed);
-    if (o.llg.precision != "float" && o.llg.precision != "double")
-        throw parameter_error("llg_precision", "'" + o.llg.precision + "' is not float or double");
-    s.double_lanes = o.llg.precision == "double";
+    if (o.device.llg_precision != "float" && o.device.llg_precision != "double")
+        throw parameter_error("llg_precision", "'" + o.device.llg_precision + "' is not float or double");
+    s.double_lanes = o.device.llg_precision == "double";
     s.quiet = o.quiet;
     return s;
 }
@@ -112,7 +112,7 @@ inline device::mtj load_device_file(const std::string& file) {
 /// device simulated (the device loop checks them again when it is built).
 inline void check_device_loop(const run_options& o, bool evaluating) {
     validate_neuron_sim(o);
-    if (o.llg.neuron_sim != "llg") return;
+    if (o.device.neuron_sim != "llg") return;
     if (!evaluating)
         throw parameter_error("neuron_sim", "llg is for --evaluate: training runs on the fitted "
                                             "model (noise-aware: --train-spread, --train-read-noise)");

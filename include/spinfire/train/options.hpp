@@ -12,10 +12,11 @@
 
 namespace spinfire::train {
 
-/// --neuron-sim and the device it simulates (train/device_loop.hpp). A nested struct: Hana
-/// reflects at most 40 fields per struct.
-struct llg_options {
-    BOOST_HANA_DEFINE_STRUCT(llg_options,
+/// The device behind the neurons: simulated MTJs in --evaluate (--neuron-sim llg,
+/// train/device_loop.hpp) and noise-aware training of a fitted neuron. A nested struct: Hana
+/// reflects at most 39 fields per struct.
+struct device_options {
+    BOOST_HANA_DEFINE_STRUCT(device_options,
                              (std::string, neuron_sim),    // model | llg
                              (std::string, device_file),   // device JSON (empty: the preset)
                              (std::string, protocol_file), // protocol JSON (empty: the fitted file's)
@@ -23,19 +24,13 @@ struct llg_options {
                              (double, tolerance_nm),       // uniform +-tol on W, L, T per device
                              (double, ku_sigma),           // normal K_u spread, J/m^3
                              (double, ms_sigma),           // normal relative Ms spread
-                             (std::string, precision));    // float | double lanes
-    llg_options()
+                             (std::string, llg_precision), // float | double lanes
+                             (double, train_spread),       // training: sd of beta, gain, thresholds
+                             (double, train_read_noise));  // training: sd on every spike decision
+    device_options()
         : neuron_sim("model"), temperature(0), tolerance_nm(0), ku_sigma(0), ms_sigma(0),
-          precision("float") {}
-};
-
-/// Noise-aware training of a fitted neuron: a new chip every step and read noise.
-struct noise_aware_options {
-    BOOST_HANA_DEFINE_STRUCT(noise_aware_options,
-                             (double, spread),      // relative sd of beta, gain, thresholds
-                             (double, read_noise)); // sd on every spike decision, units of V
-    noise_aware_options() : spread(0), read_noise(0) {}
-    bool active() const { return spread > 0 || read_noise > 0; }
+          llg_precision("float"), train_spread(0), train_read_noise(0) {}
+    bool noise_aware() const { return train_spread > 0 || train_read_noise > 0; }
 };
 
 struct run_options {
@@ -77,8 +72,7 @@ struct run_options {
         (double, device_spread), // --evaluate: relative per-neuron spread of the neuron parameters
         (double, device_read_noise),  // --evaluate: read-noise standard deviation (units of V)
         (std::uint64_t, device_seed), // --evaluate: seed of those draws (and of the LLG chip)
-        (llg_options, llg),           // --evaluate: simulated MTJs in the loop
-        (noise_aware_options, noise_aware), // training: device spread and read noise
+        (device_options, device),     // simulated MTJs in --evaluate, noise-aware training
         (bool, quiet));               // no progress line
 };
 
@@ -132,7 +126,7 @@ inline nn::precision parse_precision(const std::string& s) {
 
 /// --neuron-sim and the device options that only it reads (so none is silently ignored).
 inline void validate_neuron_sim(const run_options& o) {
-    const auto& l = o.llg;
+    const auto& l = o.device;
     if (l.neuron_sim != "model" && l.neuron_sim != "llg")
         throw parameter_error("neuron_sim", "'" + l.neuron_sim + "' is not model or llg");
     if (l.neuron_sim == "llg") {
@@ -143,12 +137,12 @@ inline void validate_neuron_sim(const run_options& o) {
                                                 "--ms-sigma, --temperature)");
         return;
     }
-    const llg_options defaults;
+    const device_options defaults;
     const bool device_options = !l.device_file.empty() || !l.protocol_file.empty() ||
                                 l.temperature != defaults.temperature ||
                                 l.tolerance_nm != defaults.tolerance_nm ||
                                 l.ku_sigma != defaults.ku_sigma || l.ms_sigma != defaults.ms_sigma ||
-                                l.precision != defaults.precision;
+                                l.llg_precision != defaults.llg_precision;
     if (device_options)
         throw parameter_error("neuron_sim", "--device, --protocol, --temperature, --tolerance-nm, "
                                             "--ku-sigma, --ms-sigma and --llg-precision need "
@@ -181,8 +175,8 @@ inline void validate(const run_options& o) {
     if (!(o.ema >= 0 && o.ema < 1)) throw parameter_error("ema", "must be in [0, 1)");
     require_non_negative("device_spread", o.device_spread);
     require_non_negative("device_read_noise", o.device_read_noise);
-    require_non_negative("noise_aware.spread", o.noise_aware.spread);
-    require_non_negative("noise_aware.read_noise", o.noise_aware.read_noise);
+    require_non_negative("train_spread", o.device.train_spread);
+    require_non_negative("train_read_noise", o.device.train_read_noise);
     validate_neuron_sim(o);
     if (o.optimizer != "sgd" && o.optimizer != "adamw")
         throw parameter_error("optimizer", "'" + o.optimizer + "' is not sgd or adamw");

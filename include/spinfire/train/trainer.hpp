@@ -219,7 +219,7 @@ public:
         auto previous = std::signal(SIGINT, detail::on_interrupt);
         const bool tty = ::isatty(1) != 0;
         const double budget_s = o_.time_budget * 60.0;
-        const bool noise_aware = o_.noise_aware.active();
+        const bool noise_aware = o_.device.noise_aware();
 
         std::string reason;
         std::uint64_t order_epoch = ~0ull;
@@ -270,7 +270,7 @@ public:
             // noise on every spike decision; evaluations between steps see the nominal model.
             if (noise_aware)
                 set_device(*net_, neuron_,
-                           {o_.noise_aware.spread, o_.noise_aware.read_noise,
+                           {o_.device.train_spread, o_.device.train_read_noise,
                             o_.seed ^ (0x5851f42d4c957f2dull * (step_ + 1))});
             // a non-finite output or loss stops the run before the update spreads it
             const auto r = [&] {
@@ -639,7 +639,7 @@ evaluation evaluate_checkpoint(Net& net, const Source& test, run_options o,
     if (dev.active()) set_device(net, n, dev);
     auto es = evaluation_settings(o, n, d.class_names.size());
     std::optional<device_loop> loop;
-    if (o.llg.neuron_sim == "llg") {
+    if (o.device.neuron_sim == "llg") {
         loop.emplace(net, n, o);
         es.before_forward = [&](const nn::tensor& in, const nn::context& c) {
             loop->reference_pass(net, in, c);
@@ -648,7 +648,7 @@ evaluation evaluate_checkpoint(Net& net, const Source& test, run_options o,
     evaluation e = evaluate(net, test, es, d.class_names);
     e.conditions = {{"neuron", to_json(n)},
                     {"device", to_json(dev)},
-                    {"neuron_sim", o.llg.neuron_sim},
+                    {"neuron_sim", o.device.neuron_sim},
                     {"test_per_class", o.test_per_class},
                     {"flip_tta", o.flip_tta},
                     {"shift_tta", o.shift_tta}};

@@ -958,7 +958,7 @@ struct device_loop_case {
 train::run_options llg_options() {
     auto o = train::base_options();
     o.out = "unused";
-    o.llg.neuron_sim = "llg";
+    o.device.neuron_sim = "llg";
     o.quiet = true;
     return o;
 }
@@ -969,7 +969,7 @@ TEST_CASE("device loop: one seed is one chip at 300 K, whatever the thread count
     device_loop_case k;
     const auto model = k.outputs(nullptr);
     auto o = llg_options();
-    o.llg.temperature = 300, o.llg.tolerance_nm = 1, o.llg.ms_sigma = 0.02, o.device_seed = 4;
+    o.device.temperature = 300, o.device.tolerance_nm = 1, o.device.ms_sigma = 0.02, o.device_seed = 4;
     std::vector<float> a, b, other;
     io::json report;
     {
@@ -1007,7 +1007,7 @@ TEST_CASE("device loop: nominal devices at 0 K agree with the fitted model they 
     auto o = llg_options();
     io::json cold, hot;
     k.outputs(&o, &cold);
-    o.llg.temperature = 300;
+    o.device.temperature = 300;
     k.outputs(&o, &hot);
     double cold_net = 0, hot_net = 0;
     for (std::size_t l = 0; l < 4; ++l) {
@@ -1035,27 +1035,27 @@ TEST_CASE("device loop: bad settings are clear errors before any simulation") {
     CHECK(message(o) == "accepted");
     {
         auto t = o;
-        t.llg.temperature = -1;
+        t.device.temperature = -1;
         CHECK(message(t).find("temperature") != std::string::npos);
         t = o;
-        t.llg.tolerance_nm = 10; // the preset's width is 10 nm
+        t.device.tolerance_nm = 10; // the preset's width is 10 nm
         CHECK(message(t).find("dimension_tol_nm") != std::string::npos);
         t = o;
         io::json pj = fit::to_json(fit::protocol{});
         pj.erase("readout");
         std::ofstream(dir / "no_readout.json") << pj.dump();
-        t.llg.protocol_file = (dir / "no_readout.json").string();
+        t.device.protocol_file = (dir / "no_readout.json").string();
         const auto m = message(t);
         CHECK(m.find("readout") != std::string::npos);
         CHECK(m.find("no_readout.json") != std::string::npos);
         t = o;
         std::ofstream(dir / "broken.json") << "{\"width\": 1e-8,";
-        t.llg.device_file = (dir / "broken.json").string();
+        t.device.device_file = (dir / "broken.json").string();
         CHECK(message(t).find("broken.json") != std::string::npos);
         t = o;
         CHECK(message(t, false).find("--evaluate") != std::string::npos); // no training on devices
         t = train::base_options();
-        t.llg.temperature = 300; // a device option without --neuron-sim llg is not ignored
+        t.device.temperature = 300; // a device option without --neuron-sim llg is not ignored
         CHECK(message(t).find("--neuron-sim llg") != std::string::npos);
         t = o;
         t.device_spread = 0.1;
