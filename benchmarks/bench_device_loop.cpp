@@ -53,8 +53,8 @@ void bm_population(benchmark::State& state) {
     const auto d = preset_at(Thermal);
     const std::size_t n = 4096, batch = 2;
     neuron::llg_population<fit::protocol_system, Real> pop(
-        p, n, {fit::lane_params(d, p)}, d.m0,
-        {{fit::mechanism::sot, 90.0, device::mtj_readout(d)}}, 1.0, 3);
+        p, n, {fit::lane_params(d, p)}, d.m0, {{fit::mechanism::sot, 90.0, device::mtj_readout(d)}},
+        1.0, 3);
     std::vector<float> x(batch * n), y(batch * n);
     rng::stream s(7, 0);
     for (auto& v : x) v = float(s.normal());

@@ -35,8 +35,8 @@ struct adaptive_signed_lif {
         const T h = p.beta * s.v + x;
         const T theta = p.theta0 + s.a;
         const T spike = nrn::signed_fire(h, theta, theta, nrn::triangle{});
-        s.v = h - theta * spike;                      // soft reset by the current threshold
-        s.a = p.rho * s.a + p.kappa * spike * spike;  // each spike (+ or -) raises it
+        s.v = h - theta * spike;                     // soft reset by the current threshold
+        s.a = p.rho * s.a + p.kappa * spike * spike; // each spike (+ or -) raises it
         return spike;
     }
 };
@@ -93,7 +93,8 @@ int main(int argc, char** argv) {
             K::forward(p, T, N, x.data(), s.data(), saved.data());
             const auto r = rates(s);
             double loss = 0;
-            for (std::size_t i = 0; i < N; ++i) loss += double((r[i] - target[i]) * (r[i] - target[i]));
+            for (std::size_t i = 0; i < N; ++i)
+                loss += double((r[i] - target[i]) * (r[i] - target[i]));
             loss /= double(N);
             // dL/dS[t][i] = 2 (r_i - target_i) / (N T)
             for (std::size_t t = 0; t < T; ++t)
@@ -117,10 +118,12 @@ int main(int argc, char** argv) {
             if (e == 0) first = loss;
             last = loss;
             if (e % 10 == 0 || e + 1 == epochs)
-                fmt::print("epoch {:3d}  rate MSE {:.5f}  beta {:.3f} theta0 {:.3f} rho {:.3f} kappa {:.3f}\n",
+                fmt::print("epoch {:3d}  rate MSE {:.5f}  beta {:.3f} theta0 {:.3f} rho {:.3f} "
+                           "kappa {:.3f}\n",
                            e, loss, p.beta, p.theta0, p.rho, p.kappa);
         }
-        fmt::print("loss {:.5f} -> {:.5f} ({:.1f}x lower)\n", first, last, first / std::max(last, 1e-12));
+        fmt::print("loss {:.5f} -> {:.5f} ({:.1f}x lower)\n", first, last,
+                   first / std::max(last, 1e-12));
         return last < first ? 0 : 1;
     } catch (const std::exception& e) { // e.g. std::bad_alloc for sizes beyond memory
         fmt::print(stderr, "error: {}\n", e.what());

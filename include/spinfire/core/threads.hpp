@@ -19,8 +19,8 @@ public:
     explicit threads(std::size_t n) {
         if (n == 0) throw parameter_error("threads", "must be >= 1");
         if (n > limit())
-            throw parameter_error("threads", "must be <= " + std::to_string(limit()) + " (4 x the " +
-                                                 std::to_string(available()) +
+            throw parameter_error("threads", "must be <= " + std::to_string(limit()) +
+                                                 " (4 x the " + std::to_string(available()) +
                                                  " hardware threads), got " + std::to_string(n));
         previous_omp_ = omp_get_max_threads();
         omp_set_num_threads(int(n));
@@ -40,9 +40,7 @@ public:
     /// only adds contention (a thread storm), and OpenMP takes an int.
     static std::size_t limit() { return std::max<std::size_t>(16, 4 * available()); }
     /// Hardware threads available to this process.
-    static std::size_t available() {
-        return std::size_t(oneapi::tbb::info::default_concurrency());
-    }
+    static std::size_t available() { return std::size_t(oneapi::tbb::info::default_concurrency()); }
 
 private:
     std::unique_ptr<oneapi::tbb::global_control> control_;

@@ -26,10 +26,10 @@ inline constexpr std::size_t dvs128_side = 128;
 /// the widely used CIFAR10-DVS convention x = 127 - y_raw, y = 127 - x_raw, p = 1 - p_raw
 /// (SpikingJelly's reader), under which objects appear upright with y pointing down.
 struct dvs128_axes {
-    bool swap_xy = true;          ///< x from y_raw and y from x_raw
-    bool flip_x = true;           ///< x = 127 - x
-    bool flip_y = true;           ///< y = 127 - y
-    bool invert_polarity = true;  ///< p = 1 - p_raw
+    bool swap_xy = true;         ///< x from y_raw and y from x_raw
+    bool flip_x = true;          ///< x = 127 - x
+    bool flip_y = true;          ///< y = 127 - y
+    bool invert_polarity = true; ///< p = 1 - p_raw
 
     static dvs128_axes upright() { return {}; }
     /// x = x_raw, y = y_raw, p = p_raw: the address bits as they are.
@@ -118,15 +118,16 @@ inline event_stream parse_aedat2(std::span<const std::uint8_t> bytes, const std:
         if (a >> 15) {
             if (!o.drop_special_events)
                 throw data_error(name, off,
-                                 std::string("address 0x") + detail::hex32(a) + " lies outside the DVS128 layout (x, y in 0..127, bit 15 "
-                                       "external event); set drop_special_events to skip such");
+                                 std::string("address 0x") + detail::hex32(a) +
+                                     " lies outside the DVS128 layout (x, y in 0..127, bit 15 "
+                                     "external event); set drop_special_events to skip such");
             ++dropped;
             continue;
         }
         if (std::int64_t(t) < last_t)
             throw data_error(name, off + 4,
-                             std::string("timestamp goes backwards: ") + std::to_string(t) + " us after " +
-                                 std::to_string(last_t) + " us");
+                             std::string("timestamp goes backwards: ") + std::to_string(t) +
+                                 " us after " + std::to_string(last_t) + " us");
         last_t = t;
         event e;
         e.t = t;
@@ -182,7 +183,8 @@ inline std::vector<std::uint8_t> format_aedat2(const event_stream& s, const aeda
 }
 
 inline void write_aedat2(const std::filesystem::path& file, const event_stream& s,
-                         const aedat_options& o = {}, const std::vector<std::string>& comments = {}) {
+                         const aedat_options& o = {},
+                         const std::vector<std::string>& comments = {}) {
     const std::vector<std::uint8_t> bytes = format_aedat2(s, o, comments);
     io::write_atomically(
         file.string(),

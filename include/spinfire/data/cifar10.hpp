@@ -22,8 +22,8 @@
 namespace spinfire::data {
 
 struct cifar10_options {
-    std::size_t max_per_class = 0;     ///< 0: every image; else the first N of each class
-    std::filesystem::path cache_dir;   ///< empty: no cache; used for image folders only
+    std::size_t max_per_class = 0;   ///< 0: every image; else the first N of each class
+    std::filesystem::path cache_dir; ///< empty: no cache; used for image folders only
 };
 
 /// True when dir holds the official binary release files for split s.
@@ -50,10 +50,10 @@ inline image_set load_cifar10(const std::filesystem::path& root, split s,
         return first_per_class(read_cifar10_binary_dir(root, s), o.max_per_class);
     const fs::path split_dir = root / split_name(s);
     if (!fs::is_directory(split_dir))
-        throw data_error(root.string(),
-                         std::string("neither a CIFAR-10 binary release (") +
-                             cifar10_binary_names(s).front() + " ...) nor an image folder with a '" +
-                             split_name(s) + "' subfolder");
+        throw data_error(root.string(), std::string("neither a CIFAR-10 binary release (") +
+                                            cifar10_binary_names(s).front() +
+                                            " ...) nor an image folder with a '" + split_name(s) +
+                                            "' subfolder");
     image_folder_options fo;
     fo.max_per_class = o.max_per_class;
     if (o.cache_dir.empty()) return read_image_folder(split_dir, fo);
@@ -65,8 +65,8 @@ inline image_set load_cifar10(const std::filesystem::path& root, split s,
         << "\nfiles=" << list.files.size() << "\nbytes=" << list.total_bytes
         << "\nfingerprint=" << files_fingerprint(list.files)
         << "\nmax_per_class=" << o.max_per_class << "\n";
-    const std::string stem = std::string("cifar10_") + split_name(s) + "_" +
-                             std::to_string(o.max_per_class);
+    const std::string stem =
+        std::string("cifar10_") + split_name(s) + "_" + std::to_string(o.max_per_class);
     const fs::path bin = o.cache_dir / (stem + ".bin"), key_file = o.cache_dir / (stem + ".key");
     if (fs::is_regular_file(bin) && fs::is_regular_file(key_file)) {
         std::ifstream is(key_file);

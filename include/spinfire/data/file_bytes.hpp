@@ -52,8 +52,8 @@ std::string files_fingerprint(const Paths& files) {
 
 namespace detail {
 inline std::uint32_t load_be32(const std::uint8_t* p) {
-    return (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) |
-           (std::uint32_t(p[2]) << 8) | std::uint32_t(p[3]);
+    return (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) |
+           std::uint32_t(p[3]);
 }
 inline void store_be32(std::uint8_t* p, std::uint32_t v) {
     p[0] = std::uint8_t(v >> 24);

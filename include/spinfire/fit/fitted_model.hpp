@@ -15,10 +15,9 @@
 namespace spinfire::fit {
 
 struct signed_lif_params {
-    BOOST_HANA_DEFINE_STRUCT(signed_lif_params,
-                             (double, beta),      // leak per SNN step, in (0, 1]
-                             (double, gain),      // input gain g
-                             (double, theta_pos), // positive threshold (> 0)
+    BOOST_HANA_DEFINE_STRUCT(signed_lif_params, (double, beta), // leak per SNN step, in (0, 1]
+                             (double, gain),                    // input gain g
+                             (double, theta_pos),               // positive threshold (> 0)
                              (double, theta_neg), // magnitude of the negative threshold (> 0)
                              (double, v_reset),   // hard-reset value
                              (double, v_sat),     // saturation scale; 0 = no saturation
@@ -26,20 +25,19 @@ struct signed_lif_params {
 };
 
 struct fit_quality {
-    BOOST_HANA_DEFINE_STRUCT(fit_quality,
-                             (double, nrmse),           // RMSE of V / (max V - min V)
-                             (double, r2),              // coefficient of determination of V
-                             (double, spike_agreement), // fraction of steps with equal spike
-                             (long, device_spikes),     // spikes seen on the device
-                             (long, model_spikes));     // spikes of the fitted model
+    BOOST_HANA_DEFINE_STRUCT(fit_quality, (double, nrmse), // RMSE of V / (max V - min V)
+                             (double, r2),                 // coefficient of determination of V
+                             (double, spike_agreement),    // fraction of steps with equal spike
+                             (long, device_spikes),        // spikes seen on the device
+                             (long, model_spikes));        // spikes of the fitted model
 };
 
 /// Device-to-device spread (standard deviations, relative for beta/gain/thresholds) and
 /// read noise (absolute, in units of V) that a network may sample per neuron.
 struct parameter_spread {
-    BOOST_HANA_DEFINE_STRUCT(parameter_spread,
-                             (double, beta_rel), (double, gain_rel), (double, theta_pos_rel),
-                             (double, theta_neg_rel), (double, read_noise));
+    BOOST_HANA_DEFINE_STRUCT(parameter_spread, (double, beta_rel), (double, gain_rel),
+                             (double, theta_pos_rel), (double, theta_neg_rel),
+                             (double, read_noise));
 };
 
 /// What a network needs from a fitted-neuron file.
@@ -54,7 +52,8 @@ inline void validate(const signed_lif_params& p) {
     require_finite("model.beta", p.beta);
     if (!(p.beta > 0 && p.beta <= 1)) throw parameter_error("model.beta", "must be in (0, 1]");
     require_finite("model.gain", p.gain);
-    if (p.gain == 0) throw parameter_error("model.gain", "must not be 0 (no input reaches the neuron)");
+    if (p.gain == 0)
+        throw parameter_error("model.gain", "must not be 0 (no input reaches the neuron)");
     require_positive("model.theta_pos", p.theta_pos);
     require_positive("model.theta_neg", p.theta_neg);
     require_finite("model.v_reset", p.v_reset);

@@ -27,7 +27,8 @@ inline io::json to_json(const fitted_neuron& f) {
 
 inline fitted_neuron fitted_neuron_from_json(const io::json& j) {
     if (!j.is_object() || j.value("format", "") != "spinfire.fitted_neuron.v1")
-        throw error("fitted neuron: missing or unknown 'format' (expected spinfire.fitted_neuron.v1)");
+        throw error(
+            "fitted neuron: missing or unknown 'format' (expected spinfire.fitted_neuron.v1)");
     // the model is the file's purpose: every key of it is required, none falls back to a default
     if (!j.contains("model")) throw error("fitted neuron: missing key 'model'");
     for (const auto& k : reflect::field_names<signed_lif_params>())
@@ -37,12 +38,18 @@ inline fitted_neuron fitted_neuron_from_json(const io::json& j) {
     for (auto it = j.begin(); it != j.end(); ++it) {
         const auto& k = it.key();
         if (k == "format") continue;
-        if (k == "model") io::from_json(*it, f.model, "model");
-        else if (k == "quality") io::from_json(*it, f.quality, "quality");
-        else if (k == "spread") io::from_json(*it, f.spread, "spread");
-        else if (k == "device") f.device = *it;
-        else if (k == "protocol") f.protocol = *it;
-        else throw error("fitted neuron: unknown key '" + k + "'");
+        if (k == "model")
+            io::from_json(*it, f.model, "model");
+        else if (k == "quality")
+            io::from_json(*it, f.quality, "quality");
+        else if (k == "spread")
+            io::from_json(*it, f.spread, "spread");
+        else if (k == "device")
+            f.device = *it;
+        else if (k == "protocol")
+            f.protocol = *it;
+        else
+            throw error("fitted neuron: unknown key '" + k + "'");
     }
     validate(f.model);
     return f;

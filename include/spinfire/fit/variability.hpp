@@ -27,11 +27,10 @@ struct variability_spec {
                              (double, ku_sigma),         // J/m^3, normal, along the easy axis
                              (double, ms_rel_sigma),     // relative, normal
                              (double, temperature),      // K
-                             (long, devices),
-                             (long, seed));
+                             (long, devices), (long, seed));
     variability_spec()
-        : dimension_tol_nm(1.0), ku_sigma(5e3), ms_rel_sigma(0.02), temperature(300),
-          devices(64), seed(11) {}
+        : dimension_tol_nm(1.0), ku_sigma(5e3), ms_rel_sigma(0.02), temperature(300), devices(64),
+          seed(11) {}
 };
 
 /// Checks a spec's spreads before anything is drawn; names the offending field. A tolerance
@@ -83,10 +82,10 @@ inline stat make_stat(const std::vector<double>& v) {
 }
 
 struct variability_result {
-    fit_result nominal;                   // the nominal device at 0 K
-    std::vector<device::mtj> devices;     // the sampled devices
-    std::vector<signed_lif_params> fits;  // per device (failed devices omitted)
-    std::vector<std::string> failures;    // per failed device: why
+    fit_result nominal;                  // the nominal device at 0 K
+    std::vector<device::mtj> devices;    // the sampled devices
+    std::vector<signed_lif_params> fits; // per device (failed devices omitted)
+    std::vector<std::string> failures;   // per failed device: why
     stat beta, gain, theta_pos, theta_neg, nrmse, read_noise;
     double sign_error_rate = 0; // opposite-sign spikes / nominal spikes
     double missed_rate = 0;     // nominal spiked, device silent / nominal spikes
@@ -153,7 +152,8 @@ inline variability_result run_variability(const device::mtj& nominal, const prot
         }
         rn.push_back(std::sqrt(sse / double(tr.size())));
         const auto c = compare_spikes(out.nominal.model_trace.s, tr.s);
-        ref_spikes += c.device_spikes(), sign += c.sign_errors, missed += c.missed, extra += c.extra;
+        ref_spikes += c.device_spikes(), sign += c.sign_errors, missed += c.missed,
+            extra += c.extra;
     }
     out.beta = make_stat(b), out.gain = make_stat(g), out.theta_pos = make_stat(tp);
     out.theta_neg = make_stat(tn), out.nrmse = make_stat(e), out.read_noise = make_stat(rn);
@@ -163,17 +163,24 @@ inline variability_result run_variability(const device::mtj& nominal, const prot
         out.extra_rate = double(extra) / double(ref_spikes);
     }
     auto rel = [](const stat& s) { return s.mean != 0 ? s.std / std::abs(s.mean) : 0.0; };
-    out.spread = {rel(out.beta), rel(out.gain), rel(out.theta_pos), rel(out.theta_neg), out.read_noise.mean};
+    out.spread = {rel(out.beta), rel(out.gain), rel(out.theta_pos), rel(out.theta_neg),
+                  out.read_noise.mean};
     return out;
 }
 
 inline io::json to_json(const variability_result& r) {
-    return {{"beta", io::to_json(r.beta)},           {"gain", io::to_json(r.gain)},
-            {"theta_pos", io::to_json(r.theta_pos)}, {"theta_neg", io::to_json(r.theta_neg)},
-            {"nrmse", io::to_json(r.nrmse)},         {"read_noise", io::to_json(r.read_noise)},
-            {"sign_error_rate", r.sign_error_rate},  {"missed_rate", r.missed_rate},
-            {"extra_rate", r.extra_rate},            {"spread", io::to_json(r.spread)},
-            {"devices_fitted", r.fits.size()},       {"failures", r.failures}};
+    return {{"beta", io::to_json(r.beta)},
+            {"gain", io::to_json(r.gain)},
+            {"theta_pos", io::to_json(r.theta_pos)},
+            {"theta_neg", io::to_json(r.theta_neg)},
+            {"nrmse", io::to_json(r.nrmse)},
+            {"read_noise", io::to_json(r.read_noise)},
+            {"sign_error_rate", r.sign_error_rate},
+            {"missed_rate", r.missed_rate},
+            {"extra_rate", r.extra_rate},
+            {"spread", io::to_json(r.spread)},
+            {"devices_fitted", r.fits.size()},
+            {"failures", r.failures}};
 }
 
 } // namespace spinfire::fit

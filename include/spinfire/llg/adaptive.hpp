@@ -23,17 +23,17 @@ struct adaptive_options {
 };
 
 struct adaptive_result {
-    std::vector<double> t;         ///< the requested output times
-    std::vector<vec3<double>> m;   ///< m at those times
+    std::vector<double> t;       ///< the requested output times
+    std::vector<vec3<double>> m; ///< m at those times
     std::size_t accepted = 0, rejected = 0;
 };
 
 /// Integrates from (t_start, m0) and reports m at each of the ascending output times
 /// (each >= t_start); steps are shortened to land exactly on output times.
 template <class System>
-adaptive_result solve_adaptive(const typename System::template params<double>& p,
-                               vec3<double> m0, const drive& u, double t_start,
-                               const std::vector<double>& outputs, adaptive_options opt = {}) {
+adaptive_result solve_adaptive(const typename System::template params<double>& p, vec3<double> m0,
+                               const drive& u, double t_start, const std::vector<double>& outputs,
+                               adaptive_options opt = {}) {
     System::validate(p);
     if constexpr (System::stochastic) {
         if (System::sigma_rate(p) > 0)
@@ -61,13 +61,14 @@ adaptive_result solve_adaptive(const typename System::template params<double>& p
             // one-sided limits at the step's ends: an edge on an output time (where steps
             // land exactly) is the end of one step and the start of the next
             for (std::size_t i = 0; i < 7; ++i)
-                uv[i] = i == 0 ? u.limit(t, +1, 1e-6 * hs)
+                uv[i] = i == 0                   ? u.limit(t, +1, 1e-6 * hs)
                         : dopri5_nodes[i] == 1.0 ? u.limit(t + hs, -1, 1e-6 * hs)
                                                  : u(t + dopri5_nodes[i] * hs);
             const auto trial = dopri5_step<System>(p, gp, m, uv, hs);
             const double err = trial.error / opt.tolerance;
             if (!std::isfinite(err))
-                throw numeric_error("dopri5: non-finite state at t = " + spinfire::detail::num(t) + " s");
+                throw numeric_error("dopri5: non-finite state at t = " + spinfire::detail::num(t) +
+                                    " s");
             if (err <= 1) {
                 m = normalized(trial.m5);
                 t = last ? target : t + hs;
@@ -82,8 +83,8 @@ adaptive_result solve_adaptive(const typename System::template params<double>& p
             // keep the longer of the proposal and the step size before shortening.
             h = (last && err <= 1) ? std::max(proposed, std::min(h, opt.max_dt)) : proposed;
             if (h < opt.min_dt)
-                throw numeric_error("dopri5: step size underflow at t = " + spinfire::detail::num(t) +
-                                    " s (stiff or singular system)");
+                throw numeric_error("dopri5: step size underflow at t = " +
+                                    spinfire::detail::num(t) + " s (stiff or singular system)");
             if (r.accepted + r.rejected > opt.max_steps)
                 throw numeric_error("dopri5: more than max_steps steps before t = " +
                                     spinfire::detail::num(target) + " s");

@@ -87,7 +87,8 @@ public:
     /// The drive value at time t.
     double operator()(double t) const {
         switch (kind_) {
-        case kind::dc: return amplitude_;
+        case kind::dc:
+            return amplitude_;
         case kind::pulses: {
             const double s = t - t0_;
             if (s < 0) return 0;
@@ -129,14 +130,16 @@ public:
     double limit(double t, int side, double eps) const {
         const double at = side > 0 ? t + eps : t - eps;
         switch (kind_) {
-        case kind::dc: return amplitude_;
+        case kind::dc:
+            return amplitude_;
         case kind::sampled: {
             if (!linear_) return (*this)(at);
             const double end = t0_ + double(values_.size() - 1) * period_;
             return std::abs(t - t0_) <= eps || std::abs(t - end) <= eps ? (*this)(at) : (*this)(t);
         }
         case kind::pulses:
-        case kind::spikes: return (*this)(at);
+        case kind::spikes:
+            return (*this)(at);
         }
         return 0;
     }
@@ -177,10 +180,14 @@ private:
 
 inline const char* enum_name(drive::kind k) {
     switch (k) {
-    case drive::kind::dc: return "dc";
-    case drive::kind::pulses: return "pulses";
-    case drive::kind::sampled: return "sampled";
-    case drive::kind::spikes: return "spikes";
+    case drive::kind::dc:
+        return "dc";
+    case drive::kind::pulses:
+        return "pulses";
+    case drive::kind::sampled:
+        return "sampled";
+    case drive::kind::spikes:
+        return "spikes";
     }
     return "?";
 }

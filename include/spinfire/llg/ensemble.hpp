@@ -7,8 +7,9 @@
 // store at the end. A group is one value of the SIMD scalar type detail::wide<batch> (two
 // AVX2 batches in lockstep: 8 doubles or 16 floats) or one lane on the scalar path. The lane
 // count is padded to a multiple of the group width with copies of the last lane, so there
-// is no scalar tail and a lane's result does not depend on chunking or thread count. Thermal noise is counter-based: lane i draws
-// rng::normal4(seed, first_stream + i, step), identical in the scalar and SIMD paths.
+// is no scalar tail and a lane's result does not depend on chunking or thread count. Thermal noise
+// is counter-based: lane i draws rng::normal4(seed, first_stream + i, step), identical in the
+// scalar and SIMD paths.
 //
 // Per run: fixed dt, rk4 or heun, decimated trace recording, threshold events with linear
 // time interpolation and optional early exit, and a check that stops with numeric_error
@@ -61,17 +62,17 @@ struct event {
 };
 
 struct run_options {
-    double dt = 1e-12;               ///< time step, s
-    std::size_t steps = 0;           ///< steps to take (ensemble time advances by steps dt)
+    double dt = 1e-12;     ///< time step, s
+    std::size_t steps = 0; ///< steps to take (ensemble time advances by steps dt)
     integrator method = integrator::rk4;
-    std::uint64_t seed = 0;          ///< thermal-noise seed (lane i uses stream first_stream + i)
+    std::uint64_t seed = 0; ///< thermal-noise seed (lane i uses stream first_stream + i)
     std::uint64_t first_stream = 0;
-    std::size_t record_every = 0;    ///< 0: no trace; k: record m every k steps (and at start)
-    std::vector<event_spec> events;  ///< thresholds to watch (events are always recorded)
-    std::size_t stop_after = 0;      ///< > 0: a lane freezes after this many events
-    bool simd = true;                ///< false: scalar path (T = Real, one lane at a time)
-    bool parallel = true;            ///< TBB over batches (bounded by spinfire::threads)
-    double norm_tolerance = 1e-2;    ///< | |m|^2 - 1 | allowed within one step before failing
+    std::size_t record_every = 0;   ///< 0: no trace; k: record m every k steps (and at start)
+    std::vector<event_spec> events; ///< thresholds to watch (events are always recorded)
+    std::size_t stop_after = 0;     ///< > 0: a lane freezes after this many events
+    bool simd = true;               ///< false: scalar path (T = Real, one lane at a time)
+    bool parallel = true;           ///< TBB over batches (bounded by spinfire::threads)
+    double norm_tolerance = 1e-2;   ///< | |m|^2 - 1 | allowed within one step before failing
 };
 
 /// Decimated trajectory: record k is at time t0 + k interval; arrays are [lane][record].
@@ -131,7 +132,9 @@ public:
     void set_m(std::size_t i, const vec3<double>& m) {
         mx_.at(i) = Real(m.x), my_.at(i) = Real(m.y), mz_.at(i) = Real(m.z);
     }
-    vec3<double> m(std::size_t i) const { return {double(mx_.at(i)), double(my_.at(i)), double(mz_.at(i))}; }
+    vec3<double> m(std::size_t i) const {
+        return {double(mx_.at(i)), double(my_.at(i)), double(mz_.at(i))};
+    }
     /// Resets the clock (and the noise counter) to t.
     void set_time(double t) { t_ = t, step_ = 0; }
 
@@ -178,16 +181,15 @@ private:
             } catch (const parameter_error& e) {
                 throw parameter_error(e.name(), e.reason() + " (lane " + std::to_string(i) + ")");
             }
-            const double n2 = double(mx_[i]) * mx_[i] + double(my_[i]) * my_[i] +
-                              double(mz_[i]) * mz_[i];
+            const double n2 =
+                double(mx_[i]) * mx_[i] + double(my_[i]) * my_[i] + double(mz_[i]) * mz_[i];
             if (!(std::abs(n2 - 1) < 1e-6))
                 throw parameter_error("m", "lane " + std::to_string(i) +
                                                ": initial m must be a unit vector");
             if (opt.method == integrator::rk4 && System::sigma_rate(params_[i]) > 0)
-                throw parameter_error("integrator",
-                                      "rk4 cannot integrate thermal noise (lane " +
-                                          std::to_string(i) +
-                                          " has temperature > 0): use integrator::heun");
+                throw parameter_error(
+                    "integrator", "rk4 cannot integrate thermal noise (lane " + std::to_string(i) +
+                                      " has temperature > 0): use integrator::heun");
         }
     }
 
@@ -214,13 +216,17 @@ private:
     // Mask helpers: bool for scalars, batch_bool for batches.
     template <class M>
     static M mask_and(const M& a, const M& b) {
-        if constexpr (std::is_same_v<M, bool>) return a && b;
-        else return a & b;
+        if constexpr (std::is_same_v<M, bool>)
+            return a && b;
+        else
+            return a & b;
     }
     template <class M>
     static M mask_or(const M& a, const M& b) {
-        if constexpr (std::is_same_v<M, bool>) return a || b;
-        else return a | b;
+        if constexpr (std::is_same_v<M, bool>)
+            return a || b;
+        else
+            return a | b;
     }
     template <class M>
     static M mask_not(const M& a) {
@@ -228,8 +234,10 @@ private:
     }
     template <class T, class M>
     static bool mask_lane(const M& m, std::size_t i) {
-        if constexpr (std::is_same_v<M, bool>) return (void)i, m;
-        else return simd::lane(math::select(m, T(1), T(0)), i) != 0;
+        if constexpr (std::is_same_v<M, bool>)
+            return (void)i, m;
+        else
+            return simd::lane(math::select(m, T(1), T(0)), i) != 0;
     }
 
     /// Everything one batch of lanes needs in registers (or L1) during a run.
@@ -323,7 +331,8 @@ private:
             const T rearm = T(Real(std::isnan(spec.rearm) ? spec.level : spec.rearm));
             const T pn = dot(b.m, a);
             const bool up = spec.direction > 0;
-            const M fire = mask_and(mask_and(b.armed[e].v, b.active), up ? pn >= level : pn <= level);
+            const M fire =
+                mask_and(mask_and(b.armed[e].v, b.active), up ? pn >= level : pn <= level);
             if (simd::any(fire)) {
                 for (std::size_t i = 0; i < b.real; ++i) {
                     if (!mask_lane<T>(fire, i)) continue;
@@ -346,7 +355,8 @@ private:
                     b.active = mask_and(b.active, simd::load<T>(act) > T(0));
                 }
             }
-            b.armed[e].v = mask_or(mask_and(b.armed[e].v, mask_not(fire)), up ? pn < rearm : pn > rearm);
+            b.armed[e].v =
+                mask_or(mask_and(b.armed[e].v, mask_not(fire)), up ? pn < rearm : pn > rearm);
             b.proj[e] = pn;
         }
     }
@@ -354,8 +364,8 @@ private:
     template <class T, integrator Method>
     static SPINFIRE_INLINE step_result<T>
     step_once(const typename System::template params<T>& p, const T& gp, const vec3<T>& m,
-              const T& u0, const T& uh, const T& u1, const T& sigma, bool noisy,
-              std::uint64_t seed, std::uint64_t stream, std::uint64_t step, const T& dt) {
+              const T& u0, const T& uh, const T& u1, const T& sigma, bool noisy, std::uint64_t seed,
+              std::uint64_t stream, std::uint64_t step, const T& dt) {
         if constexpr (Method == integrator::rk4) {
             (void)sigma, (void)noisy, (void)seed, (void)stream, (void)step;
             return rk4_step<System>(p, gp, m, u0, uh, u1, dt);
@@ -416,15 +426,16 @@ private:
                 for (std::size_t j = 0; j < K; ++j) {
                     u0[j] = drive_at(bs[j], t, +1, eps);
                     u1[j] = drive_at(bs[j], t_ + double(s + 1) * opt.dt, -1, eps);
-                    if constexpr (Method == integrator::rk4) uh[j] = drive_at(bs[j], t + 0.5 * opt.dt);
+                    if constexpr (Method == integrator::rk4)
+                        uh[j] = drive_at(bs[j], t + 0.5 * opt.dt);
                 }
             }
             for (std::size_t j = 0; j < K; ++j) {
                 // Initialized from an always-inline call: assigning or storing a result
                 // struct makes GCC copy it with memmove, and a lambda is not inlined.
-                const step_result<T> r = step_once<T, Method>(
-                    p[j], gp[j], m[j], u0[j], uh[j], u1[j], sigma[j], noisy, opt.seed,
-                    opt.first_stream + bs[j].first, step, dt);
+                const step_result<T> r =
+                    step_once<T, Method>(p[j], gp[j], m[j], u0[j], uh[j], u1[j], sigma[j], noisy,
+                                         opt.seed, opt.first_stream + bs[j].first, step, dt);
                 const M bad = !(math::abs(r.norm2 - T(1)) <= tol);
                 if (simd::any(bad)) fail<T>(bad, r.norm2, t + opt.dt, bs[j].first);
                 if (freeze) {
@@ -469,8 +480,8 @@ private:
             if (!mask_lane<T>(bad, i)) continue;
             const std::size_t lane = std::min(first + i, n_ - 1);
             throw numeric_error("llg: |m| lost at t = " + spinfire::detail::num(t) + " s in lane " +
-                                std::to_string(lane) + " (|m|^2 = " +
-                                spinfire::detail::num(double(simd::lane(n2, i))) +
+                                std::to_string(lane) +
+                                " (|m|^2 = " + spinfire::detail::num(double(simd::lane(n2, i))) +
                                 " before renormalization): NaN or an unstable time step; "
                                 "reduce dt or check the parameters");
         }

@@ -22,8 +22,8 @@ namespace spinfire::llg {
 
 template <class T>
 struct step_result {
-    vec3<T> m;   ///< renormalized
-    T norm2;     ///< |m|^2 before renormalization
+    vec3<T> m; ///< renormalized
+    T norm2;   ///< |m|^2 before renormalization
 };
 
 namespace detail {
@@ -87,8 +87,7 @@ SPINFIRE_INLINE dopri5_trial<T> dopri5_step(const P& p, const T& gp, const vec3<
     };
     const vec3<T> k1 = System::rate(p, gp, m, u[0], z);
     const vec3<T> k2 = System::rate(p, gp, comb({{S(1.0 / 5), &k1}}), u[1], z);
-    const vec3<T> k3 =
-        System::rate(p, gp, comb({{S(3.0 / 40), &k1}, {S(9.0 / 40), &k2}}), u[2], z);
+    const vec3<T> k3 = System::rate(p, gp, comb({{S(3.0 / 40), &k1}, {S(9.0 / 40), &k2}}), u[2], z);
     const vec3<T> k4 = System::rate(
         p, gp, comb({{S(44.0 / 45), &k1}, {S(-56.0 / 15), &k2}, {S(32.0 / 9), &k3}}), u[3], z);
     const vec3<T> k5 = System::rate(p, gp,

@@ -58,7 +58,7 @@ struct device_energy {
 /// Energy and activity of every forward call since the last reset_stats().
 struct llg_stats {
     double drive_energy = 0, reset_energy = 0, read_energy = 0; // J
-    std::uint64_t neuron_steps = 0; // neurons x samples x SNN steps
+    std::uint64_t neuron_steps = 0;                             // neurons x samples x SNN steps
     std::uint64_t device_steps = 0; // neuron_steps x integrator substeps
     std::uint64_t positive_spikes = 0, negative_spikes = 0;
     double seconds = 0; // wall time inside forward
@@ -131,8 +131,10 @@ public:
         const io<In, Out> a{steps, x_steps, batch, x, y, h, first_sample};
         auto body = [&](std::size_t k0, std::size_t k1) {
             for (std::size_t k = k0; k < k1; ++k) {
-                if (thermal_) run_group<true>(a, k / groups, k % groups, tally[k]);
-                else run_group<false>(a, k / groups, k % groups, tally[k]);
+                if (thermal_)
+                    run_group<true>(a, k / groups, k % groups, tally[k]);
+                else
+                    run_group<false>(a, k / groups, k % groups, tally[k]);
             }
         };
         if (parallel && tasks > 1)
@@ -213,8 +215,7 @@ private:
     }
 
     template <bool Thermal, class In, class Out>
-    void run_group(const io<In, Out>& a, std::size_t b, std::size_t g,
-                   group_tally& tally) const {
+    void run_group(const io<In, Out>& a, std::size_t b, std::size_t g, group_tally& tally) const {
         const group_consts& c = groups_[g];
         const std::size_t first = g * width, real = std::min(width, n_ - first);
         const P& p = c.p;
@@ -276,7 +277,8 @@ private:
             }
             const T hv = v_scale * acc;
             const auto pos = hv >= th_pos, neg = hv <= th_neg;
-            const T spike = math::select(pos, T(Real(1)), math::select(neg, T(Real(-1)), T(Real(0))));
+            const T spike =
+                math::select(pos, T(Real(1)), math::select(neg, T(Real(-1)), T(Real(0))));
             // Bookkeeping per lane: spikes out, reads, energy.
             simd::store(ss, spike);
             simd::store(hs, hv);
@@ -296,7 +298,8 @@ private:
                             math::select(fired, m0.z, m.z));
             }
             if (n_reset_ > 0) {
-                const T ur = proto_.reset == fit::reset_mode::pulse ? spike * reset_unit : T(Real(0));
+                const T ur =
+                    proto_.reset == fit::reset_mode::pulse ? spike * reset_unit : T(Real(0));
                 const T rr = advance(n_reset_, ur, stt && proto_.reset == fit::reset_mode::pulse);
                 if (energy && proto_.reset == fit::reset_mode::pulse)
                     account_reset(c, ss, rr, real, tally);
@@ -324,9 +327,14 @@ private:
         for (std::size_t i = 0; i < real; ++i) {
             const double u = double(xs[i]) * unit, u2 = u * u;
             switch (c.energy[i].input) {
-            case fit::mechanism::stt: tally.drive += u2 * double(rs[i]) * dt_; break;
-            case fit::mechanism::sot: tally.drive += u2 * c.energy[i].line_resistance * pulse_s; break;
-            case fit::mechanism::field: break;
+            case fit::mechanism::stt:
+                tally.drive += u2 * double(rs[i]) * dt_;
+                break;
+            case fit::mechanism::sot:
+                tally.drive += u2 * c.energy[i].line_resistance * pulse_s;
+                break;
+            case fit::mechanism::field:
+                break;
             }
             tally.read += proto_.read_current * proto_.read_current * double(rr[i]) * read_s;
         }
@@ -339,11 +347,14 @@ private:
         for (std::size_t i = 0; i < real; ++i) {
             if (ss[i] == 0) continue;
             switch (c.energy[i].input) {
-            case fit::mechanism::stt: tally.reset += u2 * double(rs[i]) * dt_; break;
+            case fit::mechanism::stt:
+                tally.reset += u2 * double(rs[i]) * dt_;
+                break;
             case fit::mechanism::sot:
                 tally.reset += u2 * c.energy[i].line_resistance * double(n_reset_) * dt_;
                 break;
-            case fit::mechanism::field: break;
+            case fit::mechanism::field:
+                break;
             }
         }
     }

@@ -75,8 +75,8 @@ struct basic_mtj_signed_lif {
     template <class T>
     static params<T> from_fit(const fit::fitted_model& f) {
         const auto& m = f.model;
-        return {T(m.beta), T(m.gain), T(m.theta_pos), T(m.theta_neg), T(m.v_reset), T(m.v_sat),
-                T(m.hard_reset ? 1 : 0), T(f.spread.read_noise)};
+        return {T(m.beta),    T(m.gain),  T(m.theta_pos),          T(m.theta_neg),
+                T(m.v_reset), T(m.v_sat), T(m.hard_reset ? 1 : 0), T(f.spread.read_noise)};
     }
 
     /// Per-neuron parameters with device-to-device spread: neuron n multiplies beta, gain and
@@ -94,10 +94,12 @@ struct basic_mtj_signed_lif {
             auto q = nominal;
             q.beta = std::min(1.0, std::max(1e-6, q.beta * (1 + sp.beta_rel * z[0])));
             q.gain *= 1 + sp.gain_rel * z[1];
-            q.theta_pos = std::max(1e-6 * nominal.theta_pos, q.theta_pos * (1 + sp.theta_pos_rel * z[2]));
-            q.theta_neg = std::max(1e-6 * nominal.theta_neg, q.theta_neg * (1 + sp.theta_neg_rel * z[3]));
-            out[n] = {T(q.beta), T(q.gain), T(q.theta_pos), T(q.theta_neg), T(q.v_reset),
-                      T(q.v_sat), T(q.hard_reset), T(q.read_noise)};
+            q.theta_pos =
+                std::max(1e-6 * nominal.theta_pos, q.theta_pos * (1 + sp.theta_pos_rel * z[2]));
+            q.theta_neg =
+                std::max(1e-6 * nominal.theta_neg, q.theta_neg * (1 + sp.theta_neg_rel * z[3]));
+            out[n] = {T(q.beta),    T(q.gain),  T(q.theta_pos),  T(q.theta_neg),
+                      T(q.v_reset), T(q.v_sat), T(q.hard_reset), T(q.read_noise)};
         }
         return out;
     }

@@ -88,7 +88,8 @@ public:
             const double m = s[0] * s[1] * s[3] * s[4];
             const float unbias = m > 1 ? float(m / (m - 1)) : 1.0f;
             for (std::size_t c = 0; c < C; ++c) {
-                running_mean_.value(c) = (1 - momentum) * running_mean_.value(c) + momentum * mean_[c];
+                running_mean_.value(c) =
+                    (1 - momentum) * running_mean_.value(c) + momentum * mean_[c];
                 running_var_.value(c) =
                     (1 - momentum) * running_var_.value(c) + momentum * var_[c] * unbias;
             }
@@ -112,7 +113,8 @@ public:
         if (!e.bwd_ready) {
             e.bwd = {{dnnl::prop_kind::backward, e.data, e.data, epsilon,
                       dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift},
-                     detail::dnnl_env::get().eng, e.fwd};
+                     detail::dnnl_env::get().eng,
+                     e.fwd};
             e.bwd_p = dnnl::batch_normalization_backward(e.bwd);
             e.bwd_ready = true;
         }
@@ -160,19 +162,21 @@ private:
     };
     using key = std::tuple<std::size_t, std::size_t, std::size_t, bool, bool>;
 
-    entry& entry_for(std::size_t n, std::size_t h, std::size_t w, bool training, const context& ctx) {
+    entry& entry_for(std::size_t n, std::size_t h, std::size_t w, bool training,
+                     const context& ctx) {
         return cache_.get(key{n, h, w, training, ctx.blocked}, [&] {
             entry e;
             e.data = dnnl::memory::desc({dnnl::memory::dim(n), dnnl::memory::dim(C),
                                          dnnl::memory::dim(h), dnnl::memory::dim(w)},
                                         detail::dt::f32, detail::act_tag(C, ctx));
             e.vec = dnnl::memory::desc({dnnl::memory::dim(C)}, detail::dt::f32, detail::tag::a);
-            auto flags = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
+            auto flags =
+                dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
             if (!training) flags = flags | dnnl::normalization_flags::use_global_stats;
-            e.fwd = {{training ? dnnl::prop_kind::forward_training
-                               : dnnl::prop_kind::forward_inference,
-                      e.data, epsilon, flags},
-                     detail::dnnl_env::get().eng};
+            e.fwd = {
+                {training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference,
+                 e.data, epsilon, flags},
+                detail::dnnl_env::get().eng};
             e.fwd_p = dnnl::batch_normalization_forward(e.fwd);
             return e;
         });

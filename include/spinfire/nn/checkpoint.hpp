@@ -1,8 +1,8 @@
 #pragma once
 // Binary checkpoints of parameters, buffers and optimizer state, written atomically, for
 // exact resume. Layout (little-endian): "SPFNNCK2", u64 user step, u64 optimizer steps,
-// u64 record count, then per record (in name order): u32 name length, name, u64 count, count f32 values;
-// then u64 metadata length and that many bytes (a caller's text, e.g. a trainer's state, so
+// u64 record count, then per record (in name order): u32 name length, name, u64 count, count f32
+// values; then u64 metadata length and that many bytes (a caller's text, e.g. a trainer's state, so
 // that weights and the state that names them are one file, replaced by one rename); last the
 // u64 FNV-1a hash of every byte before it. "SPFNNCK1" files (no metadata, no hash) still load.
 // Loading matches records by name and size and rejects anything missing, extra, short,
@@ -28,12 +28,10 @@ inline constexpr char checkpoint_magic[8] = {'S', 'P', 'F', 'N', 'N', 'C', 'K', 
 
 template <class Net, class Opt, class F>
 void checkpoint_records(Net& net, Opt* opt, F&& f) {
-    net.visit_parameters([&](const std::string& n, parameter& p) {
-        f("param." + n, p.value.data(), p.size());
-    });
-    net.visit_buffers([&](const std::string& n, buffer& b) {
-        f("buffer." + n, b.value.data(), b.value.size());
-    });
+    net.visit_parameters(
+        [&](const std::string& n, parameter& p) { f("param." + n, p.value.data(), p.size()); });
+    net.visit_buffers(
+        [&](const std::string& n, buffer& b) { f("buffer." + n, b.value.data(), b.value.size()); });
     if (opt)
         opt->visit_state([&](const std::string& n, std::vector<float>& v) {
             f("opt." + n, v.data(), v.size());
@@ -94,8 +92,9 @@ inline checkpoint_contents read_checkpoint(const std::string& path) {
         std::uint32_t len = 0;
         read(&len, 4, "record name length");
         if (len > 4096 || len > file_size - at)
-            throw data_error(path, rec_at, "record name length " + std::to_string(len) +
-                                               " exceeds the file or the 4096-byte limit");
+            throw data_error(path, rec_at,
+                             "record name length " + std::to_string(len) +
+                                 " exceeds the file or the 4096-byte limit");
         std::string name(len, '\0');
         read(name.data(), len, "record name");
         std::uint64_t n = 0;

@@ -115,8 +115,9 @@ inline void add_options(CLI::App& app, run_options& o) {
     app.add_option("--read-noise", o.device_read_noise,
                    "with --evaluate: read-noise standard deviation on the membrane read-out")
         ->capture_default_str();
-    app.add_option("--device-seed", o.device_seed,
-                   "with --evaluate: seed of the device draws (llg: the chip and its thermal noise)")
+    app.add_option(
+           "--device-seed", o.device_seed,
+           "with --evaluate: seed of the device draws (llg: the chip and its thermal noise)")
         ->capture_default_str();
     app.add_option("--neuron-sim", o.device.neuron_sim,
                    "with --evaluate: model (the fitted equations) | llg (every neuron a simulated "
@@ -128,7 +129,8 @@ inline void add_options(CLI::App& app, run_options& o) {
     app.add_option("--protocol", o.device.protocol_file,
                    "llg: protocol JSON with every fit::protocol key (default: the protocol block "
                    "of the neuron's fitted file)");
-    app.add_option("--temperature", o.device.temperature, "llg: device temperature in K (stochastic Heun)")
+    app.add_option("--temperature", o.device.temperature,
+                   "llg: device temperature in K (stochastic Heun)")
         ->capture_default_str();
     app.add_option("--tolerance-nm", o.device.tolerance_nm,
                    "llg: per-device uniform +-tolerance on W, L and T, nm")

@@ -65,12 +65,14 @@ inline device_loop_settings device_loop_from(const run_options& o) {
     require_non_negative("tolerance_nm", o.device.tolerance_nm);
     require_non_negative("ku_sigma", o.device.ku_sigma);
     require_non_negative("ms_sigma", o.device.ms_sigma);
-    if (!(o.device.ms_sigma < 0.5)) throw parameter_error("ms_sigma", "must be < 0.5 (relative spread of Ms)");
+    if (!(o.device.ms_sigma < 0.5))
+        throw parameter_error("ms_sigma", "must be < 0.5 (relative spread of Ms)");
     s.chip.dimension_tol_nm = o.device.tolerance_nm, s.chip.ku_sigma = o.device.ku_sigma;
     s.chip.ms_rel_sigma = o.device.ms_sigma, s.chip.temperature = o.device.temperature;
     s.chip.seed = long(o.device_seed);
     if (o.device.llg_precision != "float" && o.device.llg_precision != "double")
-        throw parameter_error("llg_precision", "'" + o.device.llg_precision + "' is not float or double");
+        throw parameter_error("llg_precision",
+                              "'" + o.device.llg_precision + "' is not float or double");
     s.double_lanes = o.device.llg_precision == "double";
     s.quiet = o.quiet;
     return s;
@@ -114,8 +116,9 @@ inline void check_device_loop(const run_options& o, bool evaluating) {
     validate_neuron_sim(o);
     if (o.device.neuron_sim != "llg") return;
     if (!evaluating)
-        throw parameter_error("neuron_sim", "llg is for --evaluate: training runs on the fitted "
-                                            "model (noise-aware: --train-spread, --train-read-noise)");
+        throw parameter_error("neuron_sim",
+                              "llg is for --evaluate: training runs on the fitted "
+                              "model (noise-aware: --train-spread, --train-read-noise)");
     const auto s = device_loop_from(o);
     auto d = load_device_file(s.device_file);
     d.temperature = s.chip.temperature;
@@ -153,8 +156,10 @@ public:
         const std::size_t all = steps * batch * n;
         model_y_.resize(all);
         using kernel = neuron::population_kernel<neuron_model, float>;
-        if (x_steps == 1) kernel::forward_broadcast(model_, steps, batch * n, x, model_y_.data(), nullptr);
-        else kernel::forward(model_, steps, batch * n, x, model_y_.data(), nullptr);
+        if (x_steps == 1)
+            kernel::forward_broadcast(model_, steps, batch * n, x, model_y_.data(), nullptr);
+        else
+            kernel::forward(model_, steps, batch * n, x, model_y_.data(), nullptr);
         if (*reference_) { // the fitted-model network's pass: remember its spikes
             for (std::size_t i = 0; i < all; ++i) y[i] = model_y_[i];
             reference_y_ = model_y_;
@@ -216,15 +221,17 @@ public:
         std::size_t offset = 0, layer = 0;
         net.body().for_each([&]<std::size_t I>(auto& l) {
             if constexpr (requires { l.body(); })
-                throw parameter_error("neuron_sim", "layer " + std::to_string(I) +
-                                                        " is a nested block: the device loop "
-                                                        "attaches to top-level spiking layers only");
+                throw parameter_error("neuron_sim",
+                                      "layer " + std::to_string(I) +
+                                          " is a nested block: the device loop "
+                                          "attaches to top-level spiking layers only");
             else if constexpr (nn::detail::spiking_layer<std::decay_t<decltype(l)>>) {
                 const std::size_t count = Net::template input_shape_of<I>::size;
                 tallies_.push_back(std::make_unique<layer_agreement>());
                 tallies_.back()->name = "layer " + std::to_string(I);
                 tallies_.back()->neurons = count;
-                const std::uint64_t noise_seed = std::uint64_t(settings_.chip.seed) * 0x9e3779b97f4a7c15ull + layer;
+                const std::uint64_t noise_seed =
+                    std::uint64_t(settings_.chip.seed) * 0x9e3779b97f4a7c15ull + layer;
                 if (settings_.double_lanes)
                     attach<double>(l, count, offset, noise_seed);
                 else
@@ -275,25 +282,28 @@ public:
                               {"agreement_with_model_network", double(t->same_network) / e}});
         }
         const double per = double(std::max<std::size_t>(samples, 1));
-        return {{"neuron_sim", "llg"},
-                {"device_file", settings_.device_file.empty() ? "preset orthogonal_mtj" : settings_.device_file},
-                {"device", io::to_json(nominal_)},
-                {"protocol_from", protocol_from_},
-                {"protocol", fit::to_json(proto_)},
-                {"input_scale", input_scale_},
-                {"chip", io::to_json(settings_.chip)},
-                {"lanes", settings_.double_lanes ? "double" : "float"},
-                {"integrator", settings_.chip.temperature > 0 ? "heun" : "rk4"},
-                {"neurons_per_sample", neurons_},
-                {"layers", layers},
-                {"energy_pj_per_sample",
-                 {{"drive", 1e12 * drive / per}, {"reset", 1e12 * reset / per},
-                  {"read", 1e12 * read / per}, {"total", 1e12 * (drive + reset + read) / per}}},
-                {"energy_pj_per_spike",
-                 spikes ? 1e12 * (drive + reset + read) / double(spikes) : 0.0},
-                {"device_steps", device_steps},
-                {"device_seconds", seconds},
-                {"device_steps_per_second", seconds > 0 ? double(device_steps) / seconds : 0.0}};
+        return {
+            {"neuron_sim", "llg"},
+            {"device_file",
+             settings_.device_file.empty() ? "preset orthogonal_mtj" : settings_.device_file},
+            {"device", io::to_json(nominal_)},
+            {"protocol_from", protocol_from_},
+            {"protocol", fit::to_json(proto_)},
+            {"input_scale", input_scale_},
+            {"chip", io::to_json(settings_.chip)},
+            {"lanes", settings_.double_lanes ? "double" : "float"},
+            {"integrator", settings_.chip.temperature > 0 ? "heun" : "rk4"},
+            {"neurons_per_sample", neurons_},
+            {"layers", layers},
+            {"energy_pj_per_sample",
+             {{"drive", 1e12 * drive / per},
+              {"reset", 1e12 * reset / per},
+              {"read", 1e12 * read / per},
+              {"total", 1e12 * (drive + reset + read) / per}}},
+            {"energy_pj_per_spike", spikes ? 1e12 * (drive + reset + read) / double(spikes) : 0.0},
+            {"device_steps", device_steps},
+            {"device_seconds", seconds},
+            {"device_steps_per_second", seconds > 0 ? double(device_steps) / seconds : 0.0}};
     }
 
 private:
@@ -310,8 +320,8 @@ private:
             try {
                 params.push_back(fit::lane_params(d, proto_));
             } catch (const parameter_error& e) {
-                throw parameter_error(e.name(), e.reason() + " (device " + std::to_string(offset + i) +
-                                                    " of the chip)");
+                throw parameter_error(e.name(), e.reason() + " (device " +
+                                                    std::to_string(offset + i) + " of the chip)");
             }
             energy.push_back({proto_.input, line_resistance(d), device::mtj_readout(d)});
         }
@@ -339,10 +349,11 @@ private:
             const auto s = f();
             seconds += s.seconds, steps += s.device_steps;
         }
-        std::printf("llg: %llu device-steps, %.0f s in devices (%.3g device-steps/s), %.0f s wall\n",
-                    static_cast<unsigned long long>(steps), seconds,
-                    seconds > 0 ? double(steps) / seconds : 0.0,
-                    std::chrono::duration<double>(now - start_).count());
+        std::printf(
+            "llg: %llu device-steps, %.0f s in devices (%.3g device-steps/s), %.0f s wall\n",
+            static_cast<unsigned long long>(steps), seconds,
+            seconds > 0 ? double(steps) / seconds : 0.0,
+            std::chrono::duration<double>(now - start_).count());
         std::fflush(stdout);
     }
 

@@ -16,14 +16,14 @@ namespace spinfire::train {
 /// train/device_loop.hpp) and noise-aware training of a fitted neuron. A nested struct: Hana
 /// reflects at most 39 fields per struct.
 struct device_options {
-    BOOST_HANA_DEFINE_STRUCT(device_options,
-                             (std::string, neuron_sim),    // model | llg
-                             (std::string, device_file),   // device JSON (empty: the preset)
-                             (std::string, protocol_file), // protocol JSON (empty: the fitted file's)
-                             (double, temperature),        // K (replaces the device file's)
-                             (double, tolerance_nm),       // uniform +-tol on W, L, T per device
-                             (double, ku_sigma),           // normal K_u spread, J/m^3
-                             (double, ms_sigma),           // normal relative Ms spread
+    BOOST_HANA_DEFINE_STRUCT(device_options, (std::string, neuron_sim), // model | llg
+                             (std::string, device_file), // device JSON (empty: the preset)
+                             (std::string,
+                              protocol_file),        // protocol JSON (empty: the fitted file's)
+                             (double, temperature),  // K (replaces the device file's)
+                             (double, tolerance_nm), // uniform +-tol on W, L, T per device
+                             (double, ku_sigma),     // normal K_u spread, J/m^3
+                             (double, ms_sigma),     // normal relative Ms spread
                              (std::string, llg_precision), // float | double lanes
                              (double, train_spread),       // training: sd of beta, gain, thresholds
                              (double, train_read_noise));  // training: sd on every spike decision
@@ -138,11 +138,11 @@ inline void validate_neuron_sim(const run_options& o) {
         return;
     }
     const device_options defaults;
-    const bool device_options = !l.device_file.empty() || !l.protocol_file.empty() ||
-                                l.temperature != defaults.temperature ||
-                                l.tolerance_nm != defaults.tolerance_nm ||
-                                l.ku_sigma != defaults.ku_sigma || l.ms_sigma != defaults.ms_sigma ||
-                                l.llg_precision != defaults.llg_precision;
+    const bool device_options =
+        !l.device_file.empty() || !l.protocol_file.empty() ||
+        l.temperature != defaults.temperature || l.tolerance_nm != defaults.tolerance_nm ||
+        l.ku_sigma != defaults.ku_sigma || l.ms_sigma != defaults.ms_sigma ||
+        l.llg_precision != defaults.llg_precision;
     if (device_options)
         throw parameter_error("neuron_sim", "--device, --protocol, --temperature, --tolerance-nm, "
                                             "--ku-sigma, --ms-sigma and --llg-precision need "

@@ -544,10 +544,9 @@ private:
                                              " here): resume needs the same value");
         const auto state_step = detail::state_field<std::uint64_t>(st, file, "step");
         if (ck.user_step != state_step)
-            throw data_error(file, "step " + std::to_string(state_step) +
-                                       " but checkpoint.bin holds step " +
-                                       std::to_string(ck.user_step) +
-                                       " (delete both to start again)");
+            throw data_error(
+                file, "step " + std::to_string(state_step) + " but checkpoint.bin holds step " +
+                          std::to_string(ck.user_step) + " (delete both to start again)");
         const auto seconds = detail::state_field<double>(st, file, "train_seconds");
         const auto loss = detail::state_field<double>(st, file, "epoch_loss");
         const auto correct = detail::state_field<std::size_t>(st, file, "epoch_correct");

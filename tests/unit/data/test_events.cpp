@@ -437,7 +437,8 @@ TEST_CASE("cifar10-dvs directory: emulated set, splits, frames, cache, loader ba
             auto b = good;
             std::memcpy(b.data() + dims_at + 8 * std::size_t(d), &v, 8);
             test::write_bytes(cache_file, b);
-            auto [od, md] = data_error_of([&] { data::load_cifar10_dvs(root, data::split::train, o); });
+            auto [od, md] =
+                data_error_of([&] { data::load_cifar10_dvs(root, data::split::train, o); });
             CHECK(od == dims_at + 8 * std::size_t(d));
             CHECK(md.find("corrupt frame cache") != std::string::npos);
         }

@@ -239,7 +239,8 @@ TEST_CASE("fit: fitted-neuron JSON round trip carries model, quality, spread, pr
     CHECK(g.protocol == f.protocol);
     auto j = fit::to_json(f);
     j["model"]["tau"] = 3;
-    CHECK_THROWS_WITH_AS(fit::fitted_neuron_from_json(j), doctest::Contains("unknown key 'tau'"), error);
+    CHECK_THROWS_WITH_AS(fit::fitted_neuron_from_json(j), doctest::Contains("unknown key 'tau'"),
+                         error);
     // a missing model, or a missing key of it, is an error naming it (it fell back to defaults)
     j = fit::to_json(f);
     j["model"].erase("beta");
@@ -248,8 +249,8 @@ TEST_CASE("fit: fitted-neuron JSON round trip carries model, quality, spread, pr
     CHECK_THROWS_WITH_AS(fit::fitted_neuron_from_json(j), doctest::Contains("'model'"), error);
     { // through the file: the message names the file too
         std::ofstream(file) << j.dump();
-        CHECK_THROWS_WITH_AS(fit::load_fitted_neuron(file), doctest::Contains((file + ": ").c_str()),
-                             data_error);
+        CHECK_THROWS_WITH_AS(fit::load_fitted_neuron(file),
+                             doctest::Contains((file + ": ").c_str()), data_error);
     }
     // gain 0 is refused by name (it became a drive scale of -nan)
     j = fit::to_json(f);

@@ -46,7 +46,8 @@ TEST_CASE("demag: cube, sphere, sums, thin film, prolate spheroid, the 10 x 45 x
     const auto sphere = device::ellipsoid_demag(2, 2, 2);
     CHECK(sphere.y == doctest::Approx(1.0 / 3).epsilon(1e-12));
     for (auto s : {vec3<double>{10, 45, 50}, vec3<double>{1, 2, 7}, vec3<double>{100, 100, 1}}) {
-        const auto a = device::prism_demag(s.x, s.y, s.z), b = device::ellipsoid_demag(s.x, s.y, s.z);
+        const auto a = device::prism_demag(s.x, s.y, s.z),
+                   b = device::ellipsoid_demag(s.x, s.y, s.z);
         CHECK(std::abs(a.x + a.y + a.z - 1) < 1e-12);
         CHECK(std::abs(b.x + b.y + b.z - 1) < 1e-12);
         // Scale invariance.
@@ -123,7 +124,8 @@ TEST_CASE("invariants: |m| = 1, energy conserved at alpha = 0, rotation covarian
         const vec3<double> k = normalized(vec3<double>{1, 2, 3});
         const double th = 0.7;
         auto rot = [&](const vec3<double>& v) {
-            return std::cos(th) * v + std::sin(th) * cross(k, v) + (dot(k, v) * (1 - std::cos(th))) * k;
+            return std::cos(th) * v + std::sin(th) * cross(k, v) +
+                   (dot(k, v) * (1 - std::cos(th))) * k;
         };
         sys::params<double> p;
         p.alpha = 0.05;
@@ -352,11 +354,11 @@ TEST_CASE("drives: dc, signed pulse trains, sampled waveforms, spike trains") {
     const auto pt = llg::drive::pulses(1e-3, 1e-9, 4e-9, {1, -1, 0}, 2e-9, 4);
     CHECK(pt(1.9e-9) == 0);
     CHECK(pt(2.5e-9) == 1e-3);
-    CHECK(pt(3.1e-9) == 0);   // after the first pulse
+    CHECK(pt(3.1e-9) == 0); // after the first pulse
     CHECK(pt(6.5e-9) == -1e-3);
-    CHECK(pt(10.5e-9) == 0);  // sign 0
+    CHECK(pt(10.5e-9) == 0); // sign 0
     CHECK(pt(14.5e-9) == 1e-3);
-    CHECK(pt(18.5e-9) == 0);  // count = 4
+    CHECK(pt(18.5e-9) == 0); // count = 4
     CHECK(!pt.is_constant());
     CHECK(pt.peak() == 1e-3);
     const auto sm = llg::drive::sampled(1.0, 0.5, {0, 2, 1});
@@ -487,8 +489,8 @@ TEST_CASE("AVX2 Philox lanes are bit-identical to rng::normal4 over batches") {
         // The paired type draws streams [s, s + n) into .lo and [s + n, s + 2n) into .hi.
         using wd = llg::detail::wide<simd::batch<double>>;
         const auto w = llg::detail::normal4_lanes<wd>(seed, stream, c * 12345);
-        const auto b2 = rng::normal4<simd::batch<double>>(seed, stream + simd::batch<double>::size,
-                                                          c * 12345);
+        const auto b2 =
+            rng::normal4<simd::batch<double>>(seed, stream + simd::batch<double>::size, c * 12345);
         for (int j = 0; j < 4; ++j) {
             CHECK(xsimd::all(a[j] == b[j]));
             CHECK(xsimd::all(af[j] == bf[j]));

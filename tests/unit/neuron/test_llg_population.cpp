@@ -34,7 +34,8 @@ std::vector<device::mtj> chip(std::size_t n, double tol_nm, double kelvin) {
     spec.dimension_tol_nm = tol_nm, spec.ku_sigma = 0, spec.ms_rel_sigma = 0.02;
     spec.temperature = kelvin, spec.seed = 5;
     std::vector<device::mtj> out;
-    for (std::size_t i = 0; i < n; ++i) out.push_back(fit::draw_device(device::orthogonal_mtj(), spec, i));
+    for (std::size_t i = 0; i < n; ++i)
+        out.push_back(fit::draw_device(device::orthogonal_mtj(), spec, i));
     return out;
 }
 
@@ -92,7 +93,8 @@ TEST_CASE("llg neuron: a layer gives exactly what llg::ensemble gives for the sa
 }
 
 TEST_CASE("llg neuron: on the fit's input, spikes agree with the fitted model as the file says") {
-    const std::string file = std::string(SPINFIRE_SOURCE_DIR) + "/docs/results/orthogonal_mtj_fitted.json";
+    const std::string file =
+        std::string(SPINFIRE_SOURCE_DIR) + "/docs/results/orthogonal_mtj_fitted.json";
     const auto f = fit::load_fitted_neuron(file);
     const auto proto = fit::protocol_from_json(f.protocol);
     const auto dev = device::orthogonal_mtj();
@@ -105,7 +107,8 @@ TEST_CASE("llg neuron: on the fit's input, spikes agree with the fitted model as
         model[t] = int(neuron::mtj_signed_lif::step(mp, st, x[t]));
 
     auto run = [&]<class Real>(Real) {
-        neuron::llg_population<system_t, Real> pop(proto, 1, {fit::lane_params(dev, proto)}, dev.m0);
+        neuron::llg_population<system_t, Real> pop(proto, 1, {fit::lane_params(dev, proto)},
+                                                   dev.m0);
         std::vector<float> y(x.size());
         pop.forward(x.size(), x.size(), 1, x.data(), y.data());
         std::vector<int> s(x.size());
@@ -118,14 +121,15 @@ TEST_CASE("llg neuron: on the fit's input, spikes agree with the fitted model as
         for (std::size_t t = 0; t < x.size(); ++t) same += s[t] == model[t];
         return double(same) / double(x.size());
     };
-    MESSAGE("agreement with the fitted model: double " << agreement(sd) << ", float " << agreement(sf)
-                                                       << ", file " << f.quality.spike_agreement);
+    MESSAGE("agreement with the fitted model: double " << agreement(sd) << ", float "
+                                                       << agreement(sf) << ", file "
+                                                       << f.quality.spike_agreement);
     CHECK(agreement(sd) >= f.quality.spike_agreement - 1e-12);
     CHECK(agreement(sf) >= f.quality.spike_agreement - 1e-12);
     std::size_t spikes = 0, differ = 0;
     for (std::size_t t = 0; t < x.size(); ++t) spikes += sd[t] != 0, differ += sd[t] != sf[t];
     CHECK(spikes == std::size_t(f.quality.device_spikes)); // the device the file was fitted to
-    CHECK(differ == 0);                                     // float lanes: the same spikes
+    CHECK(differ == 0);                                    // float lanes: the same spikes
 }
 
 TEST_CASE("llg neuron: 1 and 2 threads, serial and parallel, and batch splits agree bitwise") {
@@ -164,11 +168,13 @@ TEST_CASE("llg neuron: energy is I^2 R_line t_pulse per drive plus I_read^2 R t_
     std::vector<float> y(3);
     pop.forward(3, 3, 1, x.data(), y.data());
     const double i2 = (0.25 + 1.0) * p.drive_per_unit * p.drive_per_unit;
-    CHECK(pop.stats().drive_energy == doctest::Approx(i2 * r_line * p.pulse_ns * 1e-9).epsilon(1e-12));
+    CHECK(pop.stats().drive_energy ==
+          doctest::Approx(i2 * r_line * p.pulse_ns * 1e-9).epsilon(1e-12));
     // Reads: m stays near +z (m . pinned ~ 0), so R is close to the 90-degree resistance.
     const double r90 = ro.resistance({0, 0, 1});
     CHECK(pop.stats().read_energy ==
-          doctest::Approx(3 * p.read_current * p.read_current * r90 * p.read_ns * 1e-9).epsilon(0.05));
+          doctest::Approx(3 * p.read_current * p.read_current * r90 * p.read_ns * 1e-9)
+              .epsilon(0.05));
     CHECK(pop.stats().device_steps == 3 * p.substeps_per_step());
 }
 
@@ -177,14 +183,17 @@ TEST_CASE("llg neuron: bad settings are refused before any simulation") {
     fit::protocol p;
     const auto lp = fit::lane_params(dev, p);
     using pop_t = neuron::llg_population<system_t, float>;
-    CHECK_THROWS_WITH_AS(pop_t(p, 4, {lp, lp}, dev.m0), doctest::Contains("devices"), parameter_error);
+    CHECK_THROWS_WITH_AS(pop_t(p, 4, {lp, lp}, dev.m0), doctest::Contains("devices"),
+                         parameter_error);
     CHECK_THROWS_AS(pop_t(p, 0, {lp}, dev.m0), parameter_error);
     auto bad = p;
     bad.readout = {0, 0, 0};
-    CHECK_THROWS_WITH_AS(pop_t(bad, 1, {lp}, dev.m0), doctest::Contains("readout"), parameter_error);
+    CHECK_THROWS_WITH_AS(pop_t(bad, 1, {lp}, dev.m0), doctest::Contains("readout"),
+                         parameter_error);
     auto neg = lp;
     neg.alpha = -0.1;
-    CHECK_THROWS_WITH_AS(pop_t(p, 2, {lp, neg}, dev.m0), doctest::Contains("neuron 1"), parameter_error);
+    CHECK_THROWS_WITH_AS(pop_t(p, 2, {lp, neg}, dev.m0), doctest::Contains("neuron 1"),
+                         parameter_error);
     pop_t ok(p, 1, {lp}, dev.m0);
     std::vector<float> x(2), y(2);
     CHECK_THROWS_AS(ok.forward(2, 0, 1, x.data(), y.data()), parameter_error);

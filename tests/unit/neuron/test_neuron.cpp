@@ -88,7 +88,8 @@ void check_gradients(params_t<Model, double> p, std::size_t T, std::size_t N, do
         auto xp = x, xm = x;
         xp[k] += eps;
         xm[k] -= eps;
-        const double fd = (loss<Model>(p, T, N, xp, w, opt) - loss<Model>(p, T, N, xm, w, opt)) / (2 * eps);
+        const double fd =
+            (loss<Model>(p, T, N, xp, w, opt) - loss<Model>(p, T, N, xm, w, opt)) / (2 * eps);
         worst = std::max(worst, std::abs(fd - gx[k]) / (1e-4 + std::abs(fd)));
     }
     CHECK(worst < 1e-4);
@@ -97,9 +98,12 @@ void check_gradients(params_t<Model, double> p, std::size_t T, std::size_t N, do
     for (std::size_t j = 0; j < g.size(); ++j) {
         if (std::find(skip.begin(), skip.end(), j) != skip.end()) continue;
         auto pp = p, pm = p;
-        fill_fields(pp, [&, a = to_array<double>(p)](std::size_t i) { return a[i] + (i == j ? eps : 0); });
-        fill_fields(pm, [&, a = to_array<double>(p)](std::size_t i) { return a[i] - (i == j ? eps : 0); });
-        const double fd = (loss<Model>(pp, T, N, x, w, opt) - loss<Model>(pm, T, N, x, w, opt)) / (2 * eps);
+        fill_fields(
+            pp, [&, a = to_array<double>(p)](std::size_t i) { return a[i] + (i == j ? eps : 0); });
+        fill_fields(
+            pm, [&, a = to_array<double>(p)](std::size_t i) { return a[i] - (i == j ? eps : 0); });
+        const double fd =
+            (loss<Model>(pp, T, N, x, w, opt) - loss<Model>(pm, T, N, x, w, opt)) / (2 * eps);
         INFO("parameter ", names[j], ": analytic ", g[j], " finite difference ", fd);
         CHECK(std::abs(fd - g[j]) <= 1e-4 * (1e-2 + std::abs(fd)));
     }
@@ -110,14 +114,17 @@ void check_gradients(params_t<Model, double> p, std::size_t T, std::size_t N, do
 TEST_CASE("dual: derivatives of arithmetic and math functions match calculus") {
     using D = dual<double, 2>;
     const D x = D::variable(0.7, 0), y = D::variable(-1.3, 1);
-    const D f = math::exp(x * y) / (x - y) + math::sqrt(x) * math::log(x + 2.0) - math::tanh(y) * 3.0;
+    const D f =
+        math::exp(x * y) / (x - y) + math::sqrt(x) * math::log(x + 2.0) - math::tanh(y) * 3.0;
     const auto fv = [](double a, double b) {
         return std::exp(a * b) / (a - b) + std::sqrt(a) * std::log(a + 2) - std::tanh(b) * 3;
     };
     const double h = 1e-6;
     CHECK(f.v == doctest::Approx(fv(0.7, -1.3)).epsilon(1e-14));
-    CHECK(f.d[0] == doctest::Approx((fv(0.7 + h, -1.3) - fv(0.7 - h, -1.3)) / (2 * h)).epsilon(1e-8));
-    CHECK(f.d[1] == doctest::Approx((fv(0.7, -1.3 + h) - fv(0.7, -1.3 - h)) / (2 * h)).epsilon(1e-8));
+    CHECK(f.d[0] ==
+          doctest::Approx((fv(0.7 + h, -1.3) - fv(0.7 - h, -1.3)) / (2 * h)).epsilon(1e-8));
+    CHECK(f.d[1] ==
+          doctest::Approx((fv(0.7, -1.3 + h) - fv(0.7, -1.3 - h)) / (2 * h)).epsilon(1e-8));
     // Piecewise functions pass the derivative of the chosen branch; detach drops it.
     CHECK(math::abs(y).d[1] == -1.0);
     CHECK(math::max(x, y).d[0] == 1.0);
@@ -131,7 +138,8 @@ TEST_CASE("dual: derivatives of arithmetic and math functions match calculus") {
     const auto z = dual<B, 1>::variable(B::load_aligned(lanes), 0);
     const auto e = math::exp(z * z);
     for (std::size_t i = 0; i < B::size; ++i)
-        CHECK(simd::lane(e.d[0], i) == doctest::Approx(2 * lanes[i] * std::exp(lanes[i] * lanes[i])));
+        CHECK(simd::lane(e.d[0], i) ==
+              doctest::Approx(2 * lanes[i] * std::exp(lanes[i] * lanes[i])));
 }
 
 TEST_CASE_TEMPLATE("surrogate: grad is the derivative of primitive and has unit area", Sg, triangle,
@@ -327,7 +335,8 @@ TEST_CASE("kernels: results independent of thread count for a fixed seed") {
         gx.resize(T * N);
         gp = {0.f, 0.f};
         F::forward(default_params<signed_lif, float>(), T, N, x.data(), s.data(), sv.data());
-        F::backward(default_params<signed_lif, float>(), T, N, sv.data(), gs.data(), gx.data(), &gp);
+        F::backward(default_params<signed_lif, float>(), T, N, sv.data(), gs.data(), gx.data(),
+                    &gp);
     };
     F::params_type fp1, fp2;
     run_fused(1, g1, fp1);
@@ -387,7 +396,8 @@ TEST_CASE("mtj_signed_lif: loads the fitted-neuron file and follows its equation
     f.model = {0.75, 1.4, 0.9, 1.3, -0.2, 1.6, true};
     f.spread = {0.02, 0.03, 0.04, 0.05, 0.0};
     fit::save((dir / "n.json").string(), f);
-    const auto p = mtj_signed_lif::from_fit<double>(fit::load_fitted_neuron((dir / "n.json").string()));
+    const auto p =
+        mtj_signed_lif::from_fit<double>(fit::load_fitted_neuron((dir / "n.json").string()));
     CHECK(p.gain == 1.4);
     CHECK(p.hard_reset == 1.0);
     const std::size_t T = 8, N = 9;
@@ -407,9 +417,12 @@ TEST_CASE("mtj_signed_lif: loads the fitted-neuron file and follows its equation
     }
     // A broken file is a data_error naming the file.
     {
-        std::ofstream(dir / "bad.json") << R"({"format": "spinfire.fitted_neuron.v1", "model": {"beta": 2}})";
+        std::ofstream(dir / "bad.json")
+            << R"({"format": "spinfire.fitted_neuron.v1", "model": {"beta": 2}})";
     }
-    CHECK_THROWS_AS(mtj_signed_lif::from_fit<float>(fit::load_fitted_neuron((dir / "bad.json").string())), data_error);
+    CHECK_THROWS_AS(
+        mtj_signed_lif::from_fit<float>(fit::load_fitted_neuron((dir / "bad.json").string())),
+        data_error);
 }
 
 TEST_CASE("mtj_signed_lif: read noise statistics and per-neuron variability") {
@@ -449,19 +462,21 @@ TEST_CASE("neuron: bad parameters and options are errors naming the parameter") 
     std::vector<float> x(8, 0.f), s(8);
     auto p = default_params<signed_lif, float>();
     p.theta = 0;
-    CHECK_THROWS_WITH_AS(population_kernel<signed_lif>::forward(p, 2, 4, x.data(), s.data(), nullptr),
-                         doctest::Contains("signed_lif.theta"), parameter_error);
+    CHECK_THROWS_WITH_AS(
+        population_kernel<signed_lif>::forward(p, 2, 4, x.data(), s.data(), nullptr),
+        doctest::Contains("signed_lif.theta"), parameter_error);
     p = default_params<signed_lif, float>();
     p.beta = 1.5f;
     CHECK_THROWS_WITH_AS(population<signed_lif>(4, p), doctest::Contains("signed_lif.beta"),
                          parameter_error);
     auto q = default_params<mtj_signed_lif, float>();
     q.hard_reset = 0.5f;
-    CHECK_THROWS_AS(population_kernel<mtj_signed_lif>::forward(q, 2, 4, x.data(), s.data(), nullptr),
-                    parameter_error);
+    CHECK_THROWS_AS(
+        population_kernel<mtj_signed_lif>::forward(q, 2, 4, x.data(), s.data(), nullptr),
+        parameter_error);
     const auto nrn = std::vector<params_t<lif, float>>(3, default_params<lif, float>());
     const population_options<lif, float> opt{nrn.data(), 3};
-    CHECK_THROWS_WITH_AS(generated_kernel<lif>::forward(default_params<lif, float>(), 2, 4, x.data(),
-                                                        s.data(), nullptr, opt),
+    CHECK_THROWS_WITH_AS(generated_kernel<lif>::forward(default_params<lif, float>(), 2, 4,
+                                                        x.data(), s.data(), nullptr, opt),
                          doctest::Contains("population_options.neurons"), parameter_error);
 }

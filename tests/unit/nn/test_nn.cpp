@@ -657,10 +657,10 @@ TEST_CASE("checkpoint: declared sizes are checked against the file before alloca
     // allocated (before: std::bad_alloc or a 32 GiB allocation)
     std::vector<char> tiny(8 + 24 + 4 + 7 + 8, 0);
     std::memcpy(tiny.data(), "SPFNNCK2", 8);
-    tiny[24] = 1;                                   // record count
-    tiny[32] = 7;                                   // name length
-    std::memcpy(tiny.data() + 36, "param.w", 7);    // name
-    tiny[43 + 4] = 2;                               // count = 2^33 (little-endian byte 4)
+    tiny[24] = 1;                                // record count
+    tiny[32] = 7;                                // name length
+    std::memcpy(tiny.data() + 36, "param.w", 7); // name
+    tiny[43 + 4] = 2;                            // count = 2^33 (little-endian byte 4)
     REQUIRE(tiny.size() == 51);
     const std::string huge = (dir / "huge.bin").string();
     write_bytes(huge, tiny);

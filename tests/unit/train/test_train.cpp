@@ -965,11 +965,13 @@ train::run_options llg_options() {
 
 } // namespace
 
-TEST_CASE("device loop: one seed is one chip at 300 K, whatever the thread count; detach restores") {
+TEST_CASE(
+    "device loop: one seed is one chip at 300 K, whatever the thread count; detach restores") {
     device_loop_case k;
     const auto model = k.outputs(nullptr);
     auto o = llg_options();
-    o.device.temperature = 300, o.device.tolerance_nm = 1, o.device.ms_sigma = 0.02, o.device_seed = 4;
+    o.device.temperature = 300, o.device.tolerance_nm = 1, o.device.ms_sigma = 0.02,
+    o.device_seed = 4;
     std::vector<float> a, b, other;
     io::json report;
     {
@@ -1015,8 +1017,8 @@ TEST_CASE("device loop: nominal devices at 0 K agree with the fitted model they 
         cold_net += cold["layers"][l]["agreement_with_model_network"].get<double>();
         hot_net += hot["layers"][l]["agreement_with_model_network"].get<double>();
     }
-    MESSAGE("agreement with the model network, mean over layers: 0 K " << cold_net / 4
-                                                                         << ", 300 K " << hot_net / 4);
+    MESSAGE("agreement with the model network, mean over layers: 0 K " << cold_net / 4 << ", 300 K "
+                                                                       << hot_net / 4);
     CHECK(cold_net > hot_net);
     CHECK(cold["integrator"] == "rk4");
 }
