@@ -72,7 +72,7 @@ data::event_stream small(std::size_t w, std::size_t h, std::vector<data::event> 
 
 } // namespace
 
-TEST_CASE("aedat 2.0: address bits, axis conventions, round trips, the real header") {
+TEST_CASE("aedat 2.0: address bits, axis conventions, round trips") {
     const std::string hdr = "#!AER-DAT2.0\r\n# a comment\n";
     // y_raw 5, x_raw 3, polarity bit 1 at t = 1000 us; y_raw 127, x_raw 0, polarity 0.
     const auto bytes = aedat_bytes(hdr, {(5u << 8) | (3u << 1) | 1u, 1000u, 127u << 8, 1001u});
@@ -99,15 +99,6 @@ TEST_CASE("aedat 2.0: address bits, axis conventions, round trips, the real head
     CHECK_THROWS_AS(data::format_aedat2(small(128, 128, {{5, 0, 0, 0}, {4, 0, 0, 0}})),
                     parameter_error);
     CHECK_THROWS_AS(data::format_aedat2(small(200, 200, {{5, 150, 0, 0}})), parameter_error);
-
-    const fs::path real = test::shared_data("dvs/jaer-aedat2-header-only.aedat");
-    if (!real.empty()) {
-        data::aedat_read_info ri;
-        const auto r = data::read_aedat2(real, {}, &ri);
-        CHECK(r.size() == 0);
-        CHECK(ri.header_bytes == 599);
-        CHECK(ri.header_bytes == fs::file_size(real));
-    }
 }
 
 TEST_CASE("aedat 2.0: malformed files give the byte offset and never read past the end") {
@@ -171,25 +162,37 @@ TEST_CASE("aedat 2.0: malformed files give the byte offset and never read past t
     CHECK(m7.find("x.aedat: no such file") != std::string::npos);
 }
 
-TEST_CASE("n-mnist: the real sample, byte-exact round trip, malformed records") {
+TEST_CASE("aedat 2.0 (shared data): the real header-only jAER recording") {
+    const fs::path real = test::shared_data("dvs/jaer-aedat2-header-only.aedat");
+    if (real.empty()) return;
+    data::aedat_read_info ri;
+    const auto r = data::read_aedat2(real, {}, &ri);
+    CHECK(r.size() == 0);
+    CHECK(ri.header_bytes == 599);
+    CHECK(ri.header_bytes == fs::file_size(real));
+}
+
+TEST_CASE("n-mnist (shared data): the real sample, byte-exact, through the frame pipeline") {
     const fs::path real = test::shared_data("dvs/nmnist-sample.bin");
-    if (!real.empty()) {
-        const auto s = data::read_nmnist(real);
-        REQUIRE(s.size() == 4325);
-        CHECK(s.events.front().t == 654);
-        CHECK(s.events.back().t == 311175);
-        CHECK(std::count_if(s.events.begin(), s.events.end(), [](auto& e) { return e.p == 1; }) ==
-              2145);
-        CHECK(std::all_of(s.events.begin(), s.events.end(),
-                          [](auto& e) { return e.x < 34 && e.y < 34; }));
-        CHECK(data::format_nmnist(s) == test::read_bytes(real));
-        // The real stream through the frame pipeline: every event lands in a frame.
-        const auto f = data::integrate_frames(s, {4, data::frame_split::by_time, 34, 34});
-        CHECK(xt::sum(f)() == doctest::Approx(4325));
-        const auto g = data::integrate_frames(s, {4, data::frame_split::by_count, 48, 48});
-        CHECK(xt::sum(g)() == doctest::Approx(4325).epsilon(1e-5));
-        CHECK(xt::sum(xt::view(g, 0))() == doctest::Approx(4325 / 4).epsilon(1e-5));
-    }
+    if (real.empty()) return;
+    const auto s = data::read_nmnist(real);
+    REQUIRE(s.size() == 4325);
+    CHECK(s.events.front().t == 654);
+    CHECK(s.events.back().t == 311175);
+    CHECK(std::count_if(s.events.begin(), s.events.end(), [](auto& e) { return e.p == 1; }) ==
+          2145);
+    CHECK(std::all_of(s.events.begin(), s.events.end(),
+                      [](auto& e) { return e.x < 34 && e.y < 34; }));
+    CHECK(data::format_nmnist(s) == test::read_bytes(real));
+    // The real stream through the frame pipeline: every event lands in a frame.
+    const auto f = data::integrate_frames(s, {4, data::frame_split::by_time, 34, 34});
+    CHECK(xt::sum(f)() == doctest::Approx(4325));
+    const auto g = data::integrate_frames(s, {4, data::frame_split::by_count, 48, 48});
+    CHECK(xt::sum(g)() == doctest::Approx(4325).epsilon(1e-5));
+    CHECK(xt::sum(xt::view(g, 0))() == doctest::Approx(4325 / 4).epsilon(1e-5));
+}
+
+TEST_CASE("n-mnist: byte-exact round trip, malformed records") {
     const auto s = random_stream(777, 34, 9);
     CHECK(data::parse_nmnist(data::format_nmnist(s), "rt").events == s.events);
 

@@ -40,7 +40,8 @@ TEST_CASE("protocol: linear-regime leak matches the analytic envelope time const
     const double kw = constants::mu0 * d.Ms * (n.x - n.z), kl = constants::mu0 * d.Ms * (n.y - n.z);
     const double tau = 2 * (1 + d.alpha * d.alpha) / (d.alpha * d.gamma * (kw + kl));
     const auto f = fit::fit_signed_lif(r.tr);
-    CHECK(f.model.beta == doctest::Approx(std::exp(-lane.proto.step_ns * 1e-9 / tau)).epsilon(0.03));
+    CHECK(f.model.beta ==
+          doctest::Approx(std::exp(-lane.proto.step_ns * 1e-9 / tau)).epsilon(0.03));
     CHECK(f.model.gain > 0); // spin direction -L gives m_W = +a / k_W
     CHECK(f.one_step_r2 > 0.99);
 }
@@ -72,15 +73,18 @@ TEST_CASE("protocol: SOT input energy is sum of I^2 R_line t_pulse, pulse reset 
     const auto x = gaussian_input(20, 13);
     const auto r = fit::run_protocol(std::span(&lane, 1), x).front();
     // Spin direction along y: the current runs along x (W) through a line L wide, 5 nm thick.
-    const double r_line = lane.line.resistivity * lane.device.width / (lane.device.length * lane.line.thickness);
+    const double r_line =
+        lane.line.resistivity * lane.device.width / (lane.device.length * lane.line.thickness);
     double expect = 0;
-    for (double xi : x) expect += std::pow(xi * lane.proto.drive_per_unit, 2) * r_line * lane.proto.pulse_ns * 1e-9;
+    for (double xi : x)
+        expect += std::pow(xi * lane.proto.drive_per_unit, 2) * r_line * lane.proto.pulse_ns * 1e-9;
     CHECK(r.input_energy == doctest::Approx(expect).epsilon(1e-12));
     CHECK(r.reset_energy == 0);
     CHECK(r.read_energy > 0);
     // Read energy bounds: R lies between R_P and R_AP.
     const auto ro = device::mtj_readout(lane.device);
-    const double per_read = lane.proto.read_current * lane.proto.read_current * lane.proto.read_ns * 1e-9;
+    const double per_read =
+        lane.proto.read_current * lane.proto.read_current * lane.proto.read_ns * 1e-9;
     CHECK(r.read_energy >= double(x.size()) * per_read / ro.g_p * (1 - 1e-12));
     CHECK(r.read_energy <= double(x.size()) * per_read / ro.g_ap * (1 + 1e-12));
 
@@ -90,8 +94,10 @@ TEST_CASE("protocol: SOT input energy is sum of I^2 R_line t_pulse, pulse reset 
     lane.proto.theta_pos = lane.proto.theta_neg = 0.5;
     const auto p = fit::run_protocol(std::span(&lane, 1), x).front();
     REQUIRE(p.spikes() > 0);
-    CHECK(p.reset_energy == doctest::Approx(double(p.spikes()) * std::pow(lane.proto.drive_per_unit, 2) *
-                                            r_line * 0.1e-9).epsilon(1e-12));
+    CHECK(p.reset_energy ==
+          doctest::Approx(double(p.spikes()) * std::pow(lane.proto.drive_per_unit, 2) * r_line *
+                          0.1e-9)
+              .epsilon(1e-12));
 }
 
 // STT energy integrates I^2 R(theta(t)): with a small drive m stays near +z, perpendicular to
@@ -106,9 +112,57 @@ TEST_CASE("protocol: STT input energy is int I^2 R(theta) dt through the junctio
     const auto ro = device::mtj_readout(lane.device);
     const double r90 = 2 / (ro.g_p + ro.g_ap);
     double expect = 0;
-    for (double xi : x) expect += std::pow(xi * lane.proto.drive_per_unit, 2) * r90 * lane.proto.pulse_ns * 1e-9;
+    for (double xi : x)
+        expect += std::pow(xi * lane.proto.drive_per_unit, 2) * r90 * lane.proto.pulse_ns * 1e-9;
     CHECK(r.input_energy == doctest::Approx(expect).epsilon(1e-3));
-    CHECK(r.input_energy != expect); // it is integrated over the trajectory, not assumed
+
+    // Integrated over the trajectory, not assumed: a free layer held on the pinned axis (easy
+    // axis W, m = +-W, polarizer W: a fixed point where every torque vanishes exactly) costs
+    // I^2 R_P parallel and I^2 R_AP antiparallel, 2.5x apart at TMR 150 %.
+    for (const double side : {1.0, -1.0}) {
+        auto held = lane;
+        held.device.easy_axis = {1, 0, 0};
+        held.device.m0 = {side, 0, 0};
+        held.proto.polarizer = {1, 0, 0};
+        const auto h = fit::run_protocol(std::span(&held, 1), x).front();
+        REQUIRE(h.failure.empty());
+        const double r_held = side > 0 ? 1 / ro.g_p : 1 / ro.g_ap;
+        double e = 0;
+        for (double xi : x)
+            e += std::pow(xi * held.proto.drive_per_unit, 2) * r_held * held.proto.pulse_ns * 1e-9;
+        CHECK(h.input_energy == doctest::Approx(e).epsilon(1e-9));
+    }
+}
+
+// SOT through the heavy-metal line, sign and size (physics.md sections 1 and 2): a DC current
+// I along W with spin direction sigma = s L gives the damping-like field
+// B_DL = hbar theta_SH J / (2 e Ms t_F), J = I / (L t_HM), t_F the free layer's T; the
+// linearized LLG about +T then settles at m_W = -s B_DL / k_W, m_L = 0, with
+// k_W = mu0 Ms (N_W - N_T). 0.1 mA gives |m_W| ~ 1e-3, where O(m^2) terms are ~1e-6;
+// 40 ns is 27 envelope times, so the transient has decayed to e^-27.
+TEST_CASE("protocol: SOT drive settles at the analytic small-signal deflection, with its sign") {
+    const auto d = device::orthogonal_mtj();
+    const fit::sot_line line;
+    const double current = 0.1e-3;
+    const auto n = device::prism_demag(d.width, d.length, d.height);
+    const double kw = constants::mu0 * d.Ms * (n.x - n.z);
+    const double j = current / (d.length * line.thickness);
+    const double b_dl =
+        constants::hbar * line.spin_hall_angle * j / (2 * constants::e * d.Ms * d.height);
+    for (const double s : {-1.0, 1.0}) {
+        fit::protocol pr;
+        pr.polarizer = {0, s, 0};
+        llg::ensemble<fit::protocol_system> ens(1, fit::lane_params(d, pr, line), d.m0,
+                                                llg::drive::dc(current));
+        llg::run_options o;
+        o.dt = 0.5e-12;
+        o.steps = 80000;
+        ens.run(o);
+        const auto m = ens.m(0);
+        CAPTURE(s);
+        CHECK(m.x == doctest::Approx(-s * b_dl / kw).epsilon(1e-4));
+        CHECK(std::abs(m.y) < 1e-2 * std::abs(m.x));
+    }
 }
 
 TEST_CASE("protocol: SIMD, scalar and 1 vs 2 threads give the same traces (thermal lanes too)") {
@@ -156,36 +210,39 @@ TEST_CASE("protocol: bad protocols and inputs give clear errors") {
     const auto x = gaussian_input(3, 16);
     CHECK_THROWS_WITH_AS(fit::run_protocol(std::span(&lane, 1), std::vector<double>{}),
                          doctest::Contains("input"), parameter_error);
-    CHECK_THROWS_WITH_AS(fit::run_protocol(std::span(&lane, 1), std::vector<double>{1.0, std::nan("")}),
-                         doctest::Contains("step 1"), parameter_error);
+    CHECK_THROWS_WITH_AS(
+        fit::run_protocol(std::span(&lane, 1), std::vector<double>{1.0, std::nan("")}),
+        doctest::Contains("step 1"), parameter_error);
     auto bad = lane;
     bad.proto.pulse_ns = 0.5003;
-    CHECK_THROWS_WITH_AS(fit::run_protocol(std::span(&bad, 1), x), doctest::Contains("multiple of dt_ps"),
-                         parameter_error);
+    CHECK_THROWS_WITH_AS(fit::run_protocol(std::span(&bad, 1), x),
+                         doctest::Contains("multiple of dt_ps"), parameter_error);
     bad = lane;
     bad.proto.pulse_ns = 1.2;
-    CHECK_THROWS_WITH_AS(fit::run_protocol(std::span(&bad, 1), x), doctest::Contains("must not exceed step_ns"),
-                         parameter_error);
+    CHECK_THROWS_WITH_AS(fit::run_protocol(std::span(&bad, 1), x),
+                         doctest::Contains("must not exceed step_ns"), parameter_error);
     bad = lane;
     bad.proto.readout = {1, 1, 0};
-    CHECK_THROWS_WITH_AS(fit::run_protocol(std::span(&bad, 1), x), doctest::Contains("protocol.readout"),
-                         parameter_error);
+    CHECK_THROWS_WITH_AS(fit::run_protocol(std::span(&bad, 1), x),
+                         doctest::Contains("protocol.readout"), parameter_error);
     bad = lane;
     bad.proto.polarizer = {0, 0, 1};
-    CHECK_THROWS_WITH_AS(fit::run_protocol(std::span(&bad, 1), x), doctest::Contains("SOT spin direction"),
-                         parameter_error);
+    CHECK_THROWS_WITH_AS(fit::run_protocol(std::span(&bad, 1), x),
+                         doctest::Contains("SOT spin direction"), parameter_error);
     std::vector<fit::protocol_lane> two(2, lane);
     two[1].proto.step_ns = 2.14;
     CHECK_THROWS_WITH_AS(fit::run_protocol(two, x), doctest::Contains("lane 1"), parameter_error);
     bad = lane;
     bad.device.Ms = -1;
-    CHECK_THROWS_WITH_AS(fit::run_protocol(std::span(&bad, 1), x), doctest::Contains("Ms"), parameter_error);
+    CHECK_THROWS_WITH_AS(fit::run_protocol(std::span(&bad, 1), x), doctest::Contains("Ms"),
+                         parameter_error);
     // Protocol JSON: round trip and unknown keys.
     const auto j = fit::to_json(lane.proto);
     CHECK(fit::to_json(fit::protocol_from_json(j)) == j);
     auto k = j;
     k["pulse_width"] = 1;
-    CHECK_THROWS_WITH_AS(fit::protocol_from_json(k), doctest::Contains("unknown key 'pulse_width'"), error);
+    CHECK_THROWS_WITH_AS(fit::protocol_from_json(k), doctest::Contains("unknown key 'pulse_width'"),
+                         error);
     k = j;
     k["input"] = "magic";
     CHECK_THROWS_WITH_AS(fit::protocol_from_json(k), doctest::Contains("unknown mechanism"), error);
@@ -229,7 +286,8 @@ TEST_CASE("sweep: identical CSV rows with 1 and 2 threads, CSV round trip") {
     }
     CHECK(calls == 2); // chunks of 6 points
     REQUIRE(a.size() == 12);
-    for (std::size_t i = 0; i < a.size(); ++i) CHECK(fit::to_csv_line(a[i]) == fit::to_csv_line(b[i]));
+    for (std::size_t i = 0; i < a.size(); ++i)
+        CHECK(fit::to_csv_line(a[i]) == fit::to_csv_line(b[i]));
     // Grid order: width fastest, temperature slowest.
     CHECK(a[1].point.width_nm == 10);
     CHECK(a[3].point.amplitude == 1.5e-3);
@@ -244,7 +302,8 @@ TEST_CASE("sweep: identical CSV rows with 1 and 2 threads, CSV round trip") {
     fit::write_sweep_csv(file, a);
     const auto back = fit::read_sweep_csv(file);
     REQUIRE(back.size() == a.size());
-    for (std::size_t i = 0; i < a.size(); ++i) CHECK(fit::to_csv_line(back[i]) == fit::to_csv_line(a[i]));
+    for (std::size_t i = 0; i < a.size(); ++i)
+        CHECK(fit::to_csv_line(back[i]) == fit::to_csv_line(a[i]));
 
     const auto msg = fit::write_heatmap(a, "width_nm", "amplitude", (dir / "heat").string());
     CHECK(std::filesystem::exists(dir / "heat.dat"));
@@ -254,7 +313,8 @@ TEST_CASE("sweep: identical CSV rows with 1 and 2 threads, CSV round trip") {
                          doctest::Contains("unknown axis 'width'"), parameter_error);
 
     std::ofstream((dir / "bad.csv").string()) << "index,width_nm\n1,2\n";
-    CHECK_THROWS_WITH_AS(fit::read_sweep_csv((dir / "bad.csv").string()), doctest::Contains("header"), data_error);
+    CHECK_THROWS_WITH_AS(fit::read_sweep_csv((dir / "bad.csv").string()),
+                         doctest::Contains("header"), data_error);
     std::string text;
     {
         std::ifstream in(file);
@@ -262,7 +322,8 @@ TEST_CASE("sweep: identical CSV rows with 1 and 2 threads, CSV round trip") {
         text += "\n1,abc\n";
     }
     std::ofstream((dir / "bad2.csv").string()) << text;
-    CHECK_THROWS_WITH_AS(fit::read_sweep_csv((dir / "bad2.csv").string()), doctest::Contains("cells"), data_error);
+    CHECK_THROWS_WITH_AS(fit::read_sweep_csv((dir / "bad2.csv").string()),
+                         doctest::Contains("cells"), data_error);
 }
 
 TEST_CASE("sweep: a grid with zero points, a non-finite axis or bad JSON is refused") {
@@ -280,7 +341,8 @@ TEST_CASE("sweep: a grid with zero points, a non-finite axis or bad JSON is refu
     CHECK(io::to_json(h) == j);
     auto k = j;
     k["depth_nm"] = {1, 2};
-    CHECK_THROWS_WITH_AS(io::from_json(k, h, "grid"), doctest::Contains("unknown key 'depth_nm'"), error);
+    CHECK_THROWS_WITH_AS(io::from_json(k, h, "grid"), doctest::Contains("unknown key 'depth_nm'"),
+                         error);
 }
 
 TEST_CASE("variability: identical devices give no spread, tolerances give spread and errors") {
@@ -324,8 +386,8 @@ TEST_CASE("export: fitted-neuron file from a device fit loads back, non-LIF fits
     CHECK(fit::protocol_from_json(back.protocol).step_ns == lane.proto.step_ns);
     auto bad = f;
     bad.model.beta = 1.2;
-    CHECK_THROWS_WITH_AS(fit::make_fitted_neuron(bad, lane.device, lane.proto), doctest::Contains("model.beta"),
-                         parameter_error);
+    CHECK_THROWS_WITH_AS(fit::make_fitted_neuron(bad, lane.device, lane.proto),
+                         doctest::Contains("model.beta"), parameter_error);
 }
 
 // physics.md section 1: the 10 x 45 x 50 nm prism precesses at about 3.737 GHz at zero field
@@ -347,7 +409,8 @@ TEST_CASE("sweep: precession-matched steps follow each device's Kittel frequency
     REQUIRE(rows.size() == 4);
     for (int i : {0, 1}) {
         const auto dev = fit::sweep_lane(c, rows[std::size_t(i)].point).device;
-        CHECK(rows[std::size_t(i)].step_ns == doctest::Approx(4 / fit::kittel_frequency(dev) * 1e9).epsilon(1e-3));
+        CHECK(rows[std::size_t(i)].step_ns ==
+              doctest::Approx(4 / fit::kittel_frequency(dev) * 1e9).epsilon(1e-3));
         CHECK(rows[std::size_t(i)].failure.empty());
     }
     CHECK(rows[0].step_ns != rows[1].step_ns);
