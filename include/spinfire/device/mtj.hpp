@@ -19,6 +19,7 @@
 #include "spinfire/core/error.hpp"
 #include "spinfire/core/vec3.hpp"
 #include "spinfire/device/demag.hpp"
+#include "spinfire/device/spin_torque.hpp"
 #include "spinfire/llg/field_terms.hpp"
 #include "spinfire/llg/system.hpp"
 #include "spinfire/llg/thermal.hpp"
@@ -31,9 +32,12 @@ enum class eps_form { slonczewski, mtj };
 
 inline const char* enum_name(demag_model d) {
     switch (d) {
-    case demag_model::prism: return "prism";
-    case demag_model::ellipsoid: return "ellipsoid";
-    case demag_model::none: return "none";
+    case demag_model::prism:
+        return "prism";
+    case demag_model::ellipsoid:
+        return "ellipsoid";
+    case demag_model::none:
+        return "none";
     }
     return "?";
 }
@@ -52,38 +56,39 @@ inline eps_form parse_enum(const std::string& s, eps_form*, const std::string& w
 
 /// The MTJ stack. Defaults are the orthogonal-easy-axis device (see presets.hpp for sources).
 struct mtj {
-    double width = 10e-9;   ///< free layer along x (W), m
-    double length = 45e-9;  ///< free layer along y (L), m
-    double height = 50e-9;  ///< free layer along z (T, current direction), m
+    double width = 10e-9;    ///< free layer along x (W), m
+    double length = 45e-9;   ///< free layer along y (L), m
+    double height = 50e-9;   ///< free layer along z (T, current direction), m
     bool elliptical = false; ///< elliptic cross-section (area pi W L / 4) instead of rectangle
-    double Ms = 1.1e6;      ///< saturation magnetization, A/m
-    double alpha = 0.01;    ///< Gilbert damping
+    double Ms = 1.1e6;       ///< saturation magnetization, A/m
+    double alpha = 0.01;     ///< Gilbert damping
     double gamma = constants::gamma_e; ///< gyromagnetic ratio, rad/(s T)
-    double K_u = 0;         ///< extra uniaxial anisotropy energy density, J/m^3 (>0: easy axis)
-    vec3<double> easy_axis{0, 0, 1}; ///< axis of K_u (unit)
+    double K_u = 0; ///< extra uniaxial anisotropy energy density, J/m^3 (>0: easy axis)
+    vec3<double> easy_axis{0, 0, 1};        ///< axis of K_u (unit)
     demag_model demag = demag_model::prism; ///< shape anisotropy model
-    vec3<double> pinned{1, 0, 0};    ///< pinned-layer (polarizer) direction p (unit)
-    double polarization = 0.6;       ///< spin polarization P
-    eps_form eps = eps_form::slonczewski; ///< angular dependence of the STT efficiency
-    double lambda = 1;      ///< Slonczewski asymmetry Lambda (1: eps = P/2, angle independent)
-    double beta_fl = 0;     ///< field-like / damping-like torque ratio
-    double tmr = 1.5;       ///< tunnel magnetoresistance (G_P - G_AP) / G_AP
-    double ra = 5e-12;      ///< resistance-area product of the parallel state, Ohm m^2
-    vec3<double> b_ext{0, 0, 0};     ///< applied field mu0 H, T
-    double temperature = 0; ///< K
-    vec3<double> m0{0, 0, 1};        ///< initial magnetization (unit)
+    vec3<double> pinned{1, 0, 0};           ///< pinned-layer (polarizer) direction p (unit)
+    double polarization = 0.6;              ///< spin polarization P
+    eps_form eps = eps_form::slonczewski;   ///< angular dependence of the STT efficiency
+    double lambda = 1;           ///< Slonczewski asymmetry Lambda (1: eps = P/2, angle independent)
+    double beta_fl = 0;          ///< field-like / damping-like torque ratio
+    double tmr = 1.5;            ///< tunnel magnetoresistance (G_P - G_AP) / G_AP
+    double ra = 5e-12;           ///< resistance-area product of the parallel state, Ohm m^2
+    vec3<double> b_ext{0, 0, 0}; ///< applied field mu0 H, T
+    double temperature = 0;      ///< K
+    vec3<double> m0{0, 0, 1};    ///< initial magnetization (unit)
 };
 
 /// The LLG system of an MTJ free layer: anisotropy, shape, field, STT, thermal field.
-using mtj_system = llg::system<llg::uniaxial, llg::demag, llg::zeeman, llg::slonczewski, llg::thermal>;
+using mtj_system =
+    llg::system<llg::uniaxial, llg::demag, llg::zeeman, llg::slonczewski, llg::thermal>;
 
 namespace detail {
 inline void require_unit(const char* name, const vec3<double>& v) {
     if (!std::isfinite(v.x) || !std::isfinite(v.y) || !std::isfinite(v.z))
         throw parameter_error(name, "must be finite");
     if (!(std::abs(norm(v) - 1) < 1e-9))
-        throw parameter_error(name, "must be a unit vector (|v| = " +
-                                        spinfire::detail::num(norm(v)) + ")");
+        throw parameter_error(
+            name, "must be a unit vector (|v| = " + spinfire::detail::num(norm(v)) + ")");
 }
 } // namespace detail
 
@@ -119,9 +124,12 @@ inline double volume(const mtj& d) { return area(d) * d.height; }
 
 inline vec3<double> demag_factors(const mtj& d) {
     switch (d.demag) {
-    case demag_model::prism: return prism_demag(d.width, d.length, d.height);
-    case demag_model::ellipsoid: return ellipsoid_demag(d.width, d.length, d.height);
-    case demag_model::none: break;
+    case demag_model::prism:
+        return prism_demag(d.width, d.length, d.height);
+    case demag_model::ellipsoid:
+        return ellipsoid_demag(d.width, d.length, d.height);
+    case demag_model::none:
+        break;
     }
     return {0, 0, 0};
 }
@@ -144,8 +152,8 @@ inline mtj_system::params<double> llg_params(const mtj& d) {
     p.term<llg::demag>() = {constants::mu0 * d.Ms * demag_factors(d)};
     p.term<zeeman>() = {d.b_ext};
     const vec3<double> c = eps_coefficients(d.eps, d.polarization, d.lambda);
-    const double a_per_amp = constants::hbar / (constants::e * d.Ms * d.height * area(d));
-    p.term<slonczewski>() = {d.pinned, a_per_amp, d.beta_fl, c.x, c.y, c.z};
+    p.term<slonczewski>() = {
+        d.pinned, stt_tesla_per_ampere(d.Ms, d.height, area(d)), d.beta_fl, c.x, c.y, c.z};
     p.term<llg::thermal>() = {thermal_sigma_rate(d.alpha, d.temperature, d.Ms, volume(d), d.gamma)};
     return p;
 }
@@ -161,7 +169,9 @@ struct readout {
     }
     double resistance(const vec3<double>& m) const { return 1 / conductance(m); }
     /// Voltage across the junction under a read current (A).
-    double read_voltage(const vec3<double>& m, double i_read) const { return i_read / conductance(m); }
+    double read_voltage(const vec3<double>& m, double i_read) const {
+        return i_read / conductance(m);
+    }
 };
 
 inline readout mtj_readout(const mtj& d) {

@@ -21,6 +21,7 @@
 #include "spinfire/core/error.hpp"
 #include "spinfire/core/reflect.hpp"
 #include "spinfire/device/mtj.hpp"
+#include "spinfire/device/spin_torque.hpp"
 #include "spinfire/fit/protocol.hpp"
 #include "spinfire/fit/trace.hpp"
 #include "spinfire/llg/ensemble.hpp"
@@ -74,15 +75,17 @@ inline protocol_system::params<double> lane_params(const device::mtj& d, const p
     auto stt = m.term<llg::slonczewski>();
     llg::spin_orbit<double> sot{pr.polarizer, 0, 0};
     switch (pr.input) {
-    case mechanism::stt: stt.p = pr.polarizer; break;
+    case mechanism::stt:
+        stt.p = pr.polarizer;
+        break;
     case mechanism::sot: {
         stt.a_per_drive = 0;
         require_finite("sot.spin_hall_angle", line.spin_hall_angle);
         require_positive("sot.thickness", line.thickness);
         require_finite("sot.field_like_ratio", line.field_like_ratio);
-        const double area = detail::sot_geometry(d, line, pr.polarizer).first;
-        sot.b_dl_per_drive = constants::hbar * line.spin_hall_angle /
-                             (2 * constants::e * d.Ms * d.height * area);
+        sot.b_dl_per_drive =
+            device::sot_tesla_per_ampere(line.spin_hall_angle, d.Ms, d.height,
+                                         detail::sot_geometry(d, line, pr.polarizer).first);
         sot.b_fl_per_drive = line.field_like_ratio * sot.b_dl_per_drive;
         break;
     }
@@ -120,10 +123,10 @@ struct protocol_response {
 };
 
 struct run_settings {
-    std::uint64_t seed = 1;         // thermal noise: lane i draws stream first_stream + i
+    std::uint64_t seed = 1; // thermal noise: lane i draws stream first_stream + i
     std::uint64_t first_stream = 0;
     bool simd = true, parallel = true;
-    std::size_t energy_every = 10;  // substeps between m samples for the I^2 R(theta) integral
+    std::size_t energy_every = 10; // substeps between m samples for the I^2 R(theta) integral
 };
 
 namespace detail {
@@ -143,12 +146,14 @@ inline void require_common_clock(std::span<const protocol_lane> lanes) {
 inline double drive_resistance(const protocol_lane& l, const device::readout& ro,
                                const vec3<double>& m) {
     switch (l.proto.input) {
-    case mechanism::stt: return ro.resistance(m);
+    case mechanism::stt:
+        return ro.resistance(m);
     case mechanism::sot: {
         const auto [area, len] = sot_geometry(l.device, l.line, l.proto.polarizer);
         return l.line.resistivity * len / area;
     }
-    case mechanism::field: return 0;
+    case mechanism::field:
+        return 0;
     }
     return 0;
 }
@@ -171,7 +176,8 @@ inline std::vector<protocol_response> run_together(std::span<const protocol_lane
         thermal = thermal || protocol_system::sigma_rate(params.back()) > 0;
     }
     llg::ensemble<protocol_system> ens(n, params[0], lanes[0].device.m0);
-    for (std::size_t i = 0; i < n; ++i) ens.set_params(i, params[i]), ens.set_m(i, lanes[i].device.m0);
+    for (std::size_t i = 0; i < n; ++i)
+        ens.set_params(i, params[i]), ens.set_m(i, lanes[i].device.m0);
 
     llg::run_options opt;
     opt.dt = clock.dt_ps * 1e-12;
@@ -235,7 +241,8 @@ inline std::vector<protocol_response> run_together(std::span<const protocol_lane
             for (std::size_t j = 0; j <= k; ++j) {
                 const double w = (j == 0 || j == k) ? 0.5 : 1.0;
                 acc += w * dot(res.trace.m(i, j), pr.readout);
-                if (energy && u[i] != 0) e += w * drive_resistance(lanes[i], ro[i], res.trace.m(i, j));
+                if (energy && u[i] != 0)
+                    e += w * drive_resistance(lanes[i], ro[i], res.trace.m(i, j));
             }
             avg[i] = pr.v_scale * acc / double(k);
             if (energy) out[i].*energy += u[i] * u[i] * e * opt.dt;
@@ -253,9 +260,12 @@ inline std::vector<protocol_response> run_together(std::span<const protocol_lane
             const vec3<double> m = ens.m(i);
             h[i] = avg[i];
             s[i] = h[i] >= pr.theta_pos ? 1 : (h[i] <= -pr.theta_neg ? -1 : 0);
-            out[i].read_energy += pr.read_current * pr.read_current * ro[i].resistance(m) * pr.read_ns * 1e-9;
+            out[i].read_energy +=
+                pr.read_current * pr.read_current * ro[i].resistance(m) * pr.read_ns * 1e-9;
             if (s[i] != 0 && pr.reset == reset_mode::ideal) ens.set_m(i, lanes[i].device.m0);
-            u[i] = (pr.reset == reset_mode::pulse && s[i] != 0) ? -s[i] * pr.reset_drive * pr.drive_per_unit : 0.0;
+            u[i] = (pr.reset == reset_mode::pulse && s[i] != 0)
+                       ? -s[i] * pr.reset_drive * pr.drive_per_unit
+                       : 0.0;
         }
         if (n_reset > 0) {
             phase(n_reset - n_reset_read, &protocol_response::reset_energy);
@@ -266,8 +276,10 @@ inline std::vector<protocol_response> run_together(std::span<const protocol_lane
             // Without a reset window the post-reset membrane is the read itself, or the
             // restored m0 after an ideal reset.
             double v = h[i];
-            if (n_reset > 0) v = avg[i];
-            else if (s[i] != 0 && pr.reset == reset_mode::ideal) v = pr.v_scale * dot(lanes[i].device.m0, pr.readout);
+            if (n_reset > 0)
+                v = avg[i];
+            else if (s[i] != 0 && pr.reset == reset_mode::ideal)
+                v = pr.v_scale * dot(lanes[i].device.m0, pr.readout);
             out[i].tr.push_back(x[t], h[i], v, s[i]);
         }
     }
