@@ -26,9 +26,7 @@ struct synaptic_signed_lif {
         BOOST_HANA_DEFINE_STRUCT(state, (T, i), (T, v));
     };
     template <class T>
-    static params<T> defaults() {
-        return {T(0.6), T(0.5), T(1)};
-    }
+    static params<T> defaults() { return {T(0.6), T(0.5), T(1)}; }
     template <class T>
     static T step(const params<T>& p, state<T>& s, const T& x) {
         s.i = p.kappa * s.i + x; // synaptic current: a leaky trace of the input
@@ -78,16 +76,12 @@ int main(int argc, char** argv) {
         return sum;
     };
     const double h = 1e-6;
-    const double fd[3] = {
-        (total({q.beta + h, q.kappa, q.theta}) - total({q.beta - h, q.kappa, q.theta})) / (2 * h),
-        (total({q.beta, q.kappa + h, q.theta}) - total({q.beta, q.kappa - h, q.theta})) / (2 * h),
-        (total({q.beta, q.kappa, q.theta + h}) - total({q.beta, q.kappa, q.theta - h})) / (2 * h)};
+    const double fd[3] = {(total({q.beta + h, q.kappa, q.theta}) - total({q.beta - h, q.kappa, q.theta})) / (2 * h),
+                          (total({q.beta, q.kappa + h, q.theta}) - total({q.beta, q.kappa - h, q.theta})) / (2 * h),
+                          (total({q.beta, q.kappa, q.theta + h}) - total({q.beta, q.kappa, q.theta - h})) / (2 * h)};
     const double bptt[3] = {g.beta, g.kappa, g.theta};
     for (int k = 0; k < 3; ++k) {
-        std::printf("d/d%-6s BPTT %12.6f  finite difference %12.6f\n",
-                    k == 0   ? "beta"
-                    : k == 1 ? "kappa"
-                             : "theta",
+        std::printf("d/d%-6s BPTT %12.6f  finite difference %12.6f\n", k == 0 ? "beta" : k == 1 ? "kappa" : "theta",
                     bptt[k], fd[k]);
         failures += std::abs(bptt[k] - fd[k]) > 1e-5 * std::max(1.0, std::abs(fd[k]));
     }
@@ -102,8 +96,7 @@ int main(int argc, char** argv) {
             using Model = decltype(model);
             const auto pp = neuron::default_params<Model, float>();
             for (auto _ : st) {
-                neuron::population_kernel<Model>::forward(pp, 4, 1 << 18, bx.data(), bs.data(),
-                                                          nullptr);
+                neuron::population_kernel<Model>::forward(pp, 4, 1 << 18, bx.data(), bs.data(), nullptr);
                 benchmark::DoNotOptimize(bs.data());
             }
             st.SetItemsProcessed(std::int64_t(st.iterations()) * (4 << 18));

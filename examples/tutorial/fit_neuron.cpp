@@ -32,8 +32,8 @@ int main() {
     // Least squares on the trace, then the fitted model run free on the same input.
     const auto f = fit::fit_signed_lif(response.tr);
     std::printf("beta %.4f gain %.4f theta+ %.4f theta- %.4f nrmse %.4f agreement %.4f\n",
-                f.model.beta, f.model.gain, f.model.theta_pos, f.model.theta_neg, f.quality.nrmse,
-                f.quality.spike_agreement);
+                f.model.beta, f.model.gain, f.model.theta_pos, f.model.theta_neg,
+                f.quality.nrmse, f.quality.spike_agreement);
     // The leak is the precession envelope sampled every step: exp(-step / tau) with
     // tau = 2 (1 + a^2) / (a gamma (k_W + k_L)) from the demag factors (docs/results/device.md).
     const auto& d = lane.device;

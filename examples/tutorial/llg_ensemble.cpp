@@ -45,10 +45,9 @@ int main() {
     for (std::size_t i = 0; i < 5; ++i) {
         auto& q = prisms.params(i);
         q.alpha = 0; // undamped: exactly the linearized frequency
-        q.term<llg::demag>().b_n =
-            bms * device::prism_demag(9e-9 + 0.5e-9 * double(i), 45e-9, 50e-9);
+        q.term<llg::demag>().b_n = bms * device::prism_demag(9e-9 + 0.5e-9 * double(i), 45e-9, 50e-9);
     }
-    o.steps = 50000;                   // 5 ns
+    o.steps = 50000; // 5 ns
     o.events = {{{1, 0, 0}, 0.0, +1}}; // m_x rising through 0: once per period
     const auto r = prisms.run(o);
     for (std::size_t i = 0; i < 5; ++i) {
@@ -56,8 +55,8 @@ int main() {
         const double f = double(ev.size() - 1) / (ev.back().time - ev.front().time);
         const auto b = prisms.params(i).term<llg::demag>().b_n;
         const double kittel = p.gamma * std::sqrt((b.x - b.z) * (b.y - b.z)) / (2 * pi);
-        std::printf("width %.1f nm  f %.6f GHz  Kittel %.6f GHz\n", 9 + 0.5 * double(i), 1e-9 * f,
-                    1e-9 * kittel);
+        std::printf("width %.1f nm  f %.6f GHz  Kittel %.6f GHz\n", 9 + 0.5 * double(i),
+                    1e-9 * f, 1e-9 * kittel);
         failures += std::abs(f / kittel - 1) > 1e-5;
     }
     // [/kittel]

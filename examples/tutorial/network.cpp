@@ -19,8 +19,7 @@ nn::tensor images(std::size_t batch, std::uint64_t seed, std::vector<int>& label
         float* img = x.data() + b * 64;
         for (std::size_t i = 0; i < 64; ++i) img[i] = float(0.3 * r.normal());
         labels[b] = int(r.next_u32() % 2);
-        const std::size_t row = r.next_u32() % 7,
-                          col = 4 * std::size_t(labels[b]) + r.next_u32() % 3;
+        const std::size_t row = r.next_u32() % 7, col = 4 * std::size_t(labels[b]) + r.next_u32() % 3;
         for (std::size_t i : {0, 1, 8, 9}) img[row * 8 + col + i] += 1.5f;
     }
     return x;
