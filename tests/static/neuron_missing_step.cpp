@@ -1,6 +1,6 @@
 // expect: neuron_model
 // A type with params and state but no step function is not a neuron model: using it as one
-// must fail at the concept, naming it, not deep inside the kernel.
+// must fail at the concept, naming it, not deep inside the kernel. Twin: the step is there.
 #include <spinfire/neuron/population.hpp>
 
 struct no_step {
@@ -12,6 +12,10 @@ struct no_step {
     struct state {
         BOOST_HANA_DEFINE_STRUCT(state, (T, v));
     };
+#ifndef SPINFIRE_STATIC_FAIL
+    template <class T>
+    static T step(const params<T>& p, state<T>& s, const T& x) { return s.v = p.beta * s.v + x; }
+#endif
 };
 
 int main() {

@@ -21,8 +21,10 @@
 namespace spinfire::llg {
 
 template <template <class> class... Terms>
-    requires(term<Terms<double>> && ...)
 struct system {
+    // One check per term, so a mistake names the term and the member (concepts.hpp).
+    static_assert((detail::check_term<Terms<double>>::value && ...));
+
     /// True when a thermal term is present: the system must be integrated with heun.
     static constexpr bool stochastic = (thermal_term<Terms<double>> || ...);
     static constexpr bool has_torque = (torque_term<Terms<double>> || ...);
@@ -33,7 +35,8 @@ struct system {
         T alpha = T(0.01);               ///< Gilbert damping
         std::tuple<Terms<T>...> terms{};
 
-        /// The term of kind Term, e.g. p.template term<llg::uniaxial>().b_k.
+        /// The term of kind Term, e.g. p.template term<llg::uniaxial>().b_k; inside templates
+        /// the free llg::term<llg::uniaxial>(p) reads better.
         template <template <class> class Term>
         Term<T>& term() {
             return std::get<Term<T>>(terms);
@@ -161,5 +164,12 @@ private:
         });
     }
 };
+
+/// The term of kind Term in a system's params, without `.template` inside templates:
+/// llg::term<llg::uniaxial>(p).b_k. Const and non-const params alike.
+template <template <class> class Term, class Params>
+SPINFIRE_INLINE decltype(auto) term(Params& p) {
+    return p.template term<Term>();
+}
 
 } // namespace spinfire::llg

@@ -4,7 +4,10 @@
 //   template <class T> struct state  { BOOST_HANA_DEFINE_STRUCT(state,  (T, ...)...); };
 //   template <class T> static T step(const params<T>&, state<T>&, const T& x);  // -> spike
 // written over a generic T (float/double, xsimd batch, dual number) with + - * /,
-// spinfire::math and the fire functions. Optional:
+// spinfire::math and the fire functions; a decision on a value is a lane-wise select
+// (math::select, the fire functions), never an `if`, which fails to compile on a batch at
+// that line. The concept checks the signature on float, batch and dual, and that the state
+// is taken by reference. Optional:
 //   template <class T> static params<T> defaults();          // default parameters
 //   static void validate(const params<double>&);             // throws parameter_error
 //   template <class S> struct fused_kernel;                  // hand-written population kernel
@@ -37,19 +40,39 @@ inline constexpr bool fields_all_v = decltype(boost::hana::unpack(
     }))::value;
 } // namespace detail
 
+/// params<T> and state<T> exist, are reflectable and hold only T fields.
 template <class M>
-concept neuron_model =
+concept has_reflected_params_and_state =
     requires {
         typename M::template params<float>;
         typename M::template state<float>;
     } && reflect::reflectable<typename M::template params<float>> &&
     reflect::reflectable<typename M::template state<float>> &&
     detail::fields_all_v<typename M::template params<float>, float> &&
-    detail::fields_all_v<typename M::template state<float>, float> &&
-    requires(const typename M::template params<float>& p, typename M::template state<float>& s,
-             const float& x) {
-        { M::step(p, s, x) } -> std::same_as<float>;
+    detail::fields_all_v<typename M::template state<float>, float>;
+
+/// M::step(params<T>, state<T>&, T) -> T exists for the scalar type T. Checked on float, on an
+/// xsimd batch (one neuron per lane) and on a dual number (the generated backward pass), so a
+/// step written for float only is rejected here, naming the type it lacks.
+template <class M, class T>
+concept steps_on = requires(const typename M::template params<T>& p,
+                            typename M::template state<T>& s, const T& x) {
+    { M::step(p, s, x) } -> std::same_as<T>;
+};
+
+/// step must update the caller's state: a step that takes the state by value (or by const
+/// reference) compiles and silently never integrates. Such a step also accepts a temporary
+/// state, which a `state<T>&` parameter does not, and that is what is tested.
+template <class M>
+concept step_takes_state_by_reference =
+    !requires(const typename M::template params<float>& p, const float& x) {
+        M::step(p, typename M::template state<float>{}, x);
     };
+
+template <class M>
+concept neuron_model = has_reflected_params_and_state<M> && steps_on<M, float> &&
+                       step_takes_state_by_reference<M> && steps_on<M, simd::batch<float>> &&
+                       steps_on<M, dual<float, 2>>;
 
 template <neuron_model M, class T>
 using params_t = typename M::template params<T>;
