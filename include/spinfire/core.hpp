@@ -10,4 +10,3 @@
 #include "spinfire/core/simd.hpp"
 #include "spinfire/core/threads.hpp"
 #include "spinfire/core/vec3.hpp"
-#include "spinfire/io/json.hpp"

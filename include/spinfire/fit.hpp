@@ -8,6 +8,7 @@
 #include "spinfire/fit/least_squares.hpp"
 #include "spinfire/fit/metrics.hpp"
 #include "spinfire/fit/protocol.hpp"
+#include "spinfire/fit/protocol_json.hpp"
 #include "spinfire/fit/signed_lif_fit.hpp"
 #include "spinfire/fit/signed_lif_model.hpp"
 #include "spinfire/fit/sweep.hpp"

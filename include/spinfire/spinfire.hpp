@@ -10,3 +10,5 @@
 #include "spinfire/nn.hpp"
 #include "spinfire/data.hpp"
 #include "spinfire/train.hpp"
+#include "spinfire/io/atomic_file.hpp"
+#include "spinfire/io/json.hpp"

@@ -28,7 +28,6 @@
 #include "spinfire/core/error.hpp"
 #include "spinfire/core/reflect.hpp"
 #include "spinfire/core/vec3.hpp"
-#include "spinfire/io/json.hpp"
 
 namespace spinfire::fit {
 
@@ -141,14 +140,6 @@ inline void validate(const protocol& p) {
                               "pulse_ns + read_ns + reset_ns must not exceed step_ns");
     if (p.reset == reset_mode::pulse && nr == 0)
         throw parameter_error("protocol.reset_ns", "must be > 0 for reset mode 'pulse'");
-}
-
-inline io::json to_json(const protocol& p) { return io::to_json(p); }
-inline protocol protocol_from_json(const io::json& j) {
-    protocol p;
-    io::from_json(j, p, "protocol");
-    validate(p);
-    return p;
 }
 
 } // namespace spinfire::fit

@@ -37,6 +37,7 @@
 #include "spinfire/device/mtj.hpp"
 #include "spinfire/device/presets.hpp"
 #include "spinfire/fit/device_protocol.hpp"
+#include "spinfire/fit/protocol_json.hpp"
 #include "spinfire/fit/variability.hpp"
 #include "spinfire/io/json.hpp"
 #include "spinfire/neuron/llg_population.hpp"

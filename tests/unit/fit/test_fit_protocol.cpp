@@ -7,6 +7,7 @@
 #include <spinfire/core/threads.hpp>
 #include <spinfire/device/presets.hpp>
 #include <spinfire/fit/device_protocol.hpp>
+#include <spinfire/fit/protocol_json.hpp>
 #include <spinfire/fit/signed_lif_fit.hpp>
 
 #include "test_support.hpp"

@@ -5,6 +5,7 @@
 #include <spinfire/device/presets.hpp>
 #include <spinfire/fit/device_protocol.hpp>
 #include <spinfire/fit/fitted_neuron.hpp>
+#include <spinfire/fit/protocol_json.hpp>
 #include <spinfire/fit/sweep.hpp>
 #include <spinfire/fit/variability.hpp>
 #include <spinfire/neuron/llg_population.hpp>
