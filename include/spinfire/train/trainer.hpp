@@ -173,11 +173,37 @@ public:
     /// Optimizer steps done so far (after run(): all sittings).
     std::size_t step() const { return step_; }
 
+    /// Trains until the schedule, the budget, --max-steps or Ctrl-C ends the sitting, then
+    /// evaluates, writes metrics and exports the weights.
     run_result run() {
-        namespace fs = std::filesystem;
-        using clock = std::chrono::steady_clock;
         const auto wall0 = clock::now();
         threads budget(o_.threads);
+        prepare_output();
+        prepare_model();
+        data::loader<Source> ld(*train_, o_.batch, true, true, o_.seed, /*drop_last*/ true);
+        sitting s = prepare_schedule(ld);
+        const std::string reason = train_epochs(ld, s);
+        std::optional<io::json> partial = close_sitting(s);
+        return finish(reason, partial, wall0);
+    }
+
+private:
+    using clock = std::chrono::steady_clock;
+
+    /// What the parts of one sitting (one call of run()) share.
+    struct sitting {
+        std::size_t total = 0;          ///< steps of the whole schedule (0: no epoch limit)
+        double budget_s = 0;            ///< training-time budget, s (0: none)
+        bool tty = false;               ///< progress lines rewrite one terminal line
+        clock::time_point last_print{}; ///< of the last progress line
+        double epoch_seconds_start = 0; ///< train_seconds_ when the epoch began (this sitting)
+        std::size_t epoch_steps_start = 0;
+        decltype(SIG_DFL) previous_handler = SIG_DFL; ///< SIGINT's handler before the sitting
+    };
+
+    /// The output directory, refusing to overwrite a checkpoint unless asked to.
+    void prepare_output() {
+        namespace fs = std::filesystem;
         if (!o_.resume && !o_.overwrite &&
             (fs::exists(checkpoint_file()) || fs::exists(state_file())))
             throw parameter_error("out", o_.out +
@@ -185,6 +211,10 @@ public:
                                              "--resume continues it, --overwrite replaces it");
         fs::create_directories(o_.out);
         io::remove_stale_temporaries(o_.out);
+    }
+
+    /// Initial weights (whitened first conv), the neuron, the optimizer and the EMA.
+    void prepare_model() {
         net_->initialize(o_.seed);
         if (o_.whiten && !o_.resume) { // counted as training time; a resume loads the weights
             const auto t0 = clock::now();
@@ -201,104 +231,71 @@ public:
         else
             adamw_.emplace(*net_, nn::adamw_options{o_.lr, 0.9, 0.999, 1e-8, o_.weight_decay});
         if (o_.ema > 0) ema_.emplace(*net_, o_.ema);
+    }
 
-        data::loader<Source> ld(*train_, o_.batch, true, true, o_.seed, /*drop_last*/ true);
+    /// The schedule's length and budget, after resuming from a checkpoint when asked to.
+    sitting prepare_schedule(const data::loader<Source>& ld) {
         bpe_ = ld.batches_per_epoch();
         if (bpe_ == 0) throw parameter_error("batch", "larger than the training set");
-        const std::size_t total = o_.epochs * bpe_;
+        sitting s;
+        s.total = o_.epochs * bpe_;
+        s.budget_s = o_.time_budget * 60.0;
         if (o_.resume) resume();
-        if (total > 0 && step_ > total)
+        if (s.total > 0 && step_ > s.total)
             throw parameter_error("epochs", "the checkpoint is past the end of this schedule");
+        return s;
+    }
 
+    /// Why the sitting ends before the next step; empty while it goes on.
+    std::string stop_reason(const sitting& s) const {
+        if (s.total > 0 && step_ >= s.total) return "epochs";
+        if (o_.max_steps > 0 && step_ >= o_.max_steps) return "max_steps";
+        if (s.budget_s > 0 && train_seconds_ >= s.budget_s) return "time_budget";
+        if (detail::interrupt_flag().load()) return "interrupted";
+        return "";
+    }
+
+    /// Progress of the schedule in [0, 1]: steps done, or the budget's time spent if larger.
+    double progress(const sitting& s) const {
+        double p = s.total > 0 ? double(step_) / double(s.total) : 0.0;
+        if (s.budget_s > 0) p = std::max(p, train_seconds_ / s.budget_s);
+        return p;
+    }
+
+    /// The optimizer steps of this sitting, with the next batch loaded in the background;
+    /// returns why they stopped (run_result::stop_reason).
+    std::string train_epochs(const data::loader<Source>& ld, sitting& s) {
         nn::context ctx;
         ctx.training = true;
         ctx.steps = o_.steps;
         ctx.prec = parse_precision(o_.precision);
         ctx.seed = o_.seed;
         detail::interrupt_flag().store(false);
-        auto previous = std::signal(SIGINT, detail::on_interrupt);
-        const bool tty = ::isatty(1) != 0;
-        const double budget_s = o_.time_budget * 60.0;
-        const bool noise_aware = o_.device.noise_aware();
+        s.previous_handler = std::signal(SIGINT, detail::on_interrupt);
+        s.tty = ::isatty(1) != 0;
 
-        std::string reason;
         std::uint64_t order_epoch = ~0ull;
         std::vector<std::size_t> order;
-        auto batch_at = [&](std::size_t s) {
-            const std::size_t e = s / bpe_;
+        auto batch_at = [&](std::size_t k) {
+            const std::size_t e = k / bpe_;
             if (e != order_epoch) order = ld.order(e), order_epoch = e;
-            return std::async(std::launch::async, [&ld, ord = order, e, k = s % bpe_] {
-                return ld.make_batch(ord, e, k);
+            return std::async(std::launch::async, [&ld, ord = order, e, j = k % bpe_] {
+                return ld.make_batch(ord, e, j);
             });
         };
-        auto progress_of = [&](std::size_t s, double secs) {
-            double p = total > 0 ? double(s) / double(total) : 0.0;
-            if (budget_s > 0) p = std::max(p, secs / budget_s);
-            return p;
-        };
-        auto last_print = clock::now();
-        double epoch_seconds_start = train_seconds_;
-        std::size_t epoch_steps_start = step_;
+        s.last_print = clock::now();
+        s.epoch_seconds_start = train_seconds_;
+        s.epoch_steps_start = step_;
         auto next = batch_at(step_);
-        while (true) {
-            if (total > 0 && step_ >= total) {
-                reason = "epochs";
-                break;
-            }
-            if (o_.max_steps > 0 && step_ >= o_.max_steps) {
-                reason = "max_steps";
-                break;
-            }
-            if (budget_s > 0 && train_seconds_ >= budget_s) {
-                reason = "time_budget";
-                break;
-            }
-            if (detail::interrupt_flag().load()) {
-                reason = "interrupted";
-                break;
-            }
-
+        std::string reason;
+        while ((reason = stop_reason(s)).empty()) {
             const auto t0 = clock::now();
             auto b = next.get();
-            if (step_ + 1 < (total > 0 ? total : ~std::size_t(0))) next = batch_at(step_ + 1);
-            const double p = progress_of(step_, train_seconds_);
+            if (step_ + 1 < (s.total > 0 ? s.total : ~std::size_t(0))) next = batch_at(step_ + 1);
+            const double p = progress(s);
             const double lr = scheduled_lr(o_.lr, o_.warmup, p);
             ctx.steps = training_steps(o_, p);
-            to_input(b.x, x_);
-            ctx.iteration = step_;
-            // Noise-aware training: a new chip (per-neuron parameters) every step, and read
-            // noise on every spike decision; evaluations between steps see the nominal model.
-            if (noise_aware)
-                set_device(*net_, neuron_,
-                           {o_.device.train_spread, o_.device.train_read_noise,
-                            o_.seed ^ (0x5851f42d4c957f2dull * (step_ + 1))});
-            // a non-finite output or loss stops the run before the update spreads it
-            const auto r = [&] {
-                try {
-                    const nn::tensor& out = net_->forward(x_, ctx);
-                    const std::span<const int> labels(b.labels.data(), b.labels.size());
-                    auto res = o_.loss == "tet"
-                                   ? nn::tet(out, labels)
-                                   : nn::cross_entropy(out, labels, o_.label_smoothing);
-                    if (!std::isfinite(res.value))
-                        throw numeric_error("the loss is not finite (" +
-                                            spinfire::detail::num(res.value) + ")");
-                    return res;
-                } catch (const numeric_error& e) {
-                    std::signal(SIGINT, previous);
-                    throw numeric_error("training step " + std::to_string(step_ + 1) + " (lr " +
-                                        spinfire::detail::num(lr) + "): " + e.what() +
-                                        "; training stopped, " + checkpoint_file() +
-                                        " holds the last saved state");
-                }
-            }();
-            net_->backward(r.grad, ctx);
-            if (noise_aware) clear_device(*net_);
-            if (sgd_)
-                sgd_->set_lr(lr), sgd_->step();
-            else
-                adamw_->set_lr(lr), adamw_->step();
-            if (ema_) ema_->update(*net_);
+            const nn::loss_result r = train_step(b, ctx, lr, s);
             ++step_;
             epoch_loss_ += r.value * double(b.size());
             epoch_correct_ += r.correct;
@@ -307,66 +304,118 @@ public:
             last_lr_ = lr;
 
             const bool epoch_end = step_ % bpe_ == 0;
-            if (!o_.quiet) {
-                const auto now = clock::now();
-                const double since = std::chrono::duration<double>(now - last_print).count();
-                if (epoch_end || since >= (tty ? 1.0 : 30.0)) {
-                    last_print = now;
-                    const double secs = train_seconds_ - epoch_seconds_start;
-                    const double rate =
-                        double((step_ - epoch_steps_start) * o_.batch) / std::max(secs, 1e-9);
-                    double eta = 0;
-                    if (total > 0)
-                        eta = double(total - std::min(step_, total)) * double(o_.batch) / rate;
-                    if (budget_s > 0)
-                        eta = total > 0 ? std::min(eta, budget_s - train_seconds_)
-                                        : budget_s - train_seconds_;
-                    std::printf(
-                        "%sepoch %3zu step %5zu/%zu | %7.1f img/s | ETA %6.0f s | lr %.4f | loss "
-                        "%.4f | acc %6.2f %%%s",
-                        tty ? "\r" : "", step_ / bpe_ + (epoch_end ? 0 : 1), (step_ - 1) % bpe_ + 1,
-                        bpe_, rate, std::max(eta, 0.0), lr, epoch_loss_ / double(epoch_seen_),
-                        100.0 * double(epoch_correct_) / double(epoch_seen_), tty ? "" : "\n");
-                    std::fflush(stdout);
-                }
-            }
-            if (epoch_end) {
-                if (!o_.quiet && tty) std::printf("\n");
-                const std::size_t epoch = step_ / bpe_;
-                const bool last =
-                    (total > 0 && step_ >= total) || (budget_s > 0 && train_seconds_ >= budget_s);
-                io::json rec = epoch_record(epoch, train_seconds_ - epoch_seconds_start,
-                                            step_ - epoch_steps_start);
-                if (!last && o_.eval_every > 0 && epoch % o_.eval_every == 0) {
-                    const evaluation ev = averaged(
-                        [&] { return evaluate(*net_, *test_, eval_settings_(), d_.class_names); });
-                    add_eval(rec, ev);
-                    if (!o_.quiet)
-                        std::printf("epoch %3zu: test accuracy %.2f %% (loss %.4f, spikes +%.4f "
-                                    "-%.4f), %.1f s eval\n",
-                                    epoch, 100 * ev.accuracy(), ev.loss, ev.positive_rate,
-                                    ev.negative_rate, ev.seconds);
-                }
-                history_.push_back(rec);
-                epoch_loss_ = 0, epoch_correct_ = 0, epoch_seen_ = 0;
-                save();
-                epoch_seconds_start = train_seconds_;
-                epoch_steps_start = step_;
-            }
+            if (!o_.quiet) print_progress(s, lr, epoch_end);
+            if (epoch_end) end_epoch(s);
         }
         if (next.valid()) next.wait();
-        std::signal(SIGINT, previous);
-        if (!o_.quiet && tty) std::printf("\n");
-        const bool mid_epoch = step_ % bpe_ != 0 || step_ == 0;
-        std::optional<io::json> partial;
-        if (mid_epoch) { // epoch ends were saved already
-            save();
-            partial = epoch_record(step_ / bpe_, train_seconds_ - epoch_seconds_start,
-                                   step_ - epoch_steps_start);
-            (*partial)["epoch"] = double(step_) / double(bpe_);
-            (*partial)["partial"] = true;
-        }
+        std::signal(SIGINT, s.previous_handler);
+        if (!o_.quiet && s.tty) std::printf("\n");
+        return reason;
+    }
 
+    /// Forward, loss, backward and the optimizer's update on one batch at learning rate lr.
+    nn::loss_result train_step(const typename data::loader<Source>::batch_type& b, nn::context& ctx,
+                               double lr, const sitting& s) {
+        to_input(b.x, x_);
+        ctx.iteration = step_;
+        // Noise-aware training: a new chip (per-neuron parameters) every step, and read
+        // noise on every spike decision; evaluations between steps see the nominal model.
+        const bool noise_aware = o_.device.noise_aware();
+        if (noise_aware)
+            set_device(*net_, neuron_,
+                       {o_.device.train_spread, o_.device.train_read_noise,
+                        o_.seed ^ (0x5851f42d4c957f2dull * (step_ + 1))});
+        // a non-finite output or loss stops the run before the update spreads it
+        const auto r = [&] {
+            try {
+                const nn::tensor& out = net_->forward(x_, ctx);
+                const std::span<const int> labels(b.labels.data(), b.labels.size());
+                auto res = o_.loss == "tet" ? nn::tet(out, labels)
+                                            : nn::cross_entropy(out, labels, o_.label_smoothing);
+                if (!std::isfinite(res.value))
+                    throw numeric_error("the loss is not finite (" +
+                                        spinfire::detail::num(res.value) + ")");
+                return res;
+            } catch (const numeric_error& e) {
+                std::signal(SIGINT, s.previous_handler);
+                throw numeric_error("training step " + std::to_string(step_ + 1) + " (lr " +
+                                    spinfire::detail::num(lr) + "): " + e.what() +
+                                    "; training stopped, " + checkpoint_file() +
+                                    " holds the last saved state");
+            }
+        }();
+        net_->backward(r.grad, ctx);
+        if (noise_aware) clear_device(*net_);
+        if (sgd_)
+            sgd_->set_lr(lr), sgd_->step();
+        else
+            adamw_->set_lr(lr), adamw_->step();
+        if (ema_) ema_->update(*net_);
+        return r;
+    }
+
+    /// A progress line at each epoch's end and every second (30 s when not a terminal).
+    void print_progress(sitting& s, double lr, bool epoch_end) {
+        const auto now = clock::now();
+        const double since = std::chrono::duration<double>(now - s.last_print).count();
+        if (!epoch_end && since < (s.tty ? 1.0 : 30.0)) return;
+        s.last_print = now;
+        const double secs = train_seconds_ - s.epoch_seconds_start;
+        const double rate = double((step_ - s.epoch_steps_start) * o_.batch) / std::max(secs, 1e-9);
+        double eta = 0;
+        if (s.total > 0) eta = double(s.total - std::min(step_, s.total)) * double(o_.batch) / rate;
+        if (s.budget_s > 0)
+            eta = s.total > 0 ? std::min(eta, s.budget_s - train_seconds_)
+                              : s.budget_s - train_seconds_;
+        std::printf("%sepoch %3zu step %5zu/%zu | %7.1f img/s | ETA %6.0f s | lr %.4f | loss "
+                    "%.4f | acc %6.2f %%%s",
+                    s.tty ? "\r" : "", step_ / bpe_ + (epoch_end ? 0 : 1), (step_ - 1) % bpe_ + 1,
+                    bpe_, rate, std::max(eta, 0.0), lr, epoch_loss_ / double(epoch_seen_),
+                    100.0 * double(epoch_correct_) / double(epoch_seen_), s.tty ? "" : "\n");
+        std::fflush(stdout);
+    }
+
+    /// An epoch's record (with a test evaluation every --eval-every epochs but the last,
+    /// which finish() evaluates) and a checkpoint.
+    void end_epoch(sitting& s) {
+        if (!o_.quiet && s.tty) std::printf("\n");
+        const std::size_t epoch = step_ / bpe_;
+        const bool last =
+            (s.total > 0 && step_ >= s.total) || (s.budget_s > 0 && train_seconds_ >= s.budget_s);
+        io::json rec = epoch_record(epoch, train_seconds_ - s.epoch_seconds_start,
+                                    step_ - s.epoch_steps_start);
+        if (!last && o_.eval_every > 0 && epoch % o_.eval_every == 0) {
+            const evaluation ev =
+                averaged([&] { return evaluate(*net_, *test_, eval_settings_(), d_.class_names); });
+            add_eval(rec, ev);
+            if (!o_.quiet)
+                std::printf("epoch %3zu: test accuracy %.2f %% (loss %.4f, spikes +%.4f "
+                            "-%.4f), %.1f s eval\n",
+                            epoch, 100 * ev.accuracy(), ev.loss, ev.positive_rate, ev.negative_rate,
+                            ev.seconds);
+        }
+        history_.push_back(rec);
+        epoch_loss_ = 0, epoch_correct_ = 0, epoch_seen_ = 0;
+        save();
+        s.epoch_seconds_start = train_seconds_;
+        s.epoch_steps_start = step_;
+    }
+
+    /// A sitting that stopped inside an epoch saves a checkpoint (epoch ends saved one
+    /// already) and returns that partial epoch's record.
+    std::optional<io::json> close_sitting(const sitting& s) {
+        if (step_ % bpe_ == 0 && step_ != 0) return std::nullopt;
+        save();
+        io::json partial = epoch_record(step_ / bpe_, train_seconds_ - s.epoch_seconds_start,
+                                        step_ - s.epoch_steps_start);
+        partial["epoch"] = double(step_) / double(bpe_);
+        partial["partial"] = true;
+        return partial;
+    }
+
+    /// The final evaluation, metrics.jsonl with it, the exported weights and metrics.json.
+    run_result finish(const std::string& reason, std::optional<io::json>& partial,
+                      clock::time_point wall0) {
         run_result res;
         res.stop_reason = reason;
         res.steps = step_;
@@ -383,6 +432,20 @@ public:
             add_eval(history_.back(), res.test);
             write_metrics_lines();
         }
+        export_final();
+        res.wall_seconds = std::chrono::duration<double>(clock::now() - wall0).count();
+        res.metrics = metrics_json(res);
+        io::write_json_file(o_.out + "/metrics.json", res.metrics);
+        if (!o_.quiet)
+            std::printf("stopped (%s) after %zu steps (%.2f epochs, %.1f s training): test "
+                        "accuracy %.2f %%\n",
+                        reason.c_str(), step_, res.epochs, train_seconds_,
+                        100 * res.test.accuracy());
+        return res;
+    }
+
+    /// The (averaged) weights with what they are, in o.out/weights.
+    void export_final() {
         averaged([&] {
             export_weights(*net_, o_.out + "/weights",
                            {{"network", d_.network},
@@ -393,7 +456,10 @@ public:
                             {"ema", o_.ema}});
             return 0;
         });
-        res.wall_seconds = std::chrono::duration<double>(clock::now() - wall0).count();
+    }
+
+    /// What metrics.json holds: the final evaluation, the run's totals and its conditions.
+    io::json metrics_json(const run_result& res) const {
         io::json m = to_json(res.test);
         m["test_accuracy"] = res.test.accuracy();
         m["test_loss"] = res.test.loss;
@@ -401,7 +467,7 @@ public:
         m["epochs"] = res.epochs;
         m["train_seconds"] = res.train_seconds;
         m["wall_seconds_this_sitting"] = res.wall_seconds;
-        m["stop_reason"] = reason;
+        m["stop_reason"] = res.stop_reason;
         m["network"] = d_.network;
         m["dataset"] = d_.dataset;
         m["neuron"] = to_json(neuron_);
@@ -409,17 +475,8 @@ public:
         m["machine"] = {{"threads", o_.threads},
                         {"hardware_threads", std::thread::hardware_concurrency()},
                         {"native_bf16", nn::detail::native_bf16()}};
-        io::write_json_file(o_.out + "/metrics.json", m);
-        res.metrics = std::move(m);
-        if (!o_.quiet)
-            std::printf("stopped (%s) after %zu steps (%.2f epochs, %.1f s training): test "
-                        "accuracy %.2f %%\n",
-                        reason.c_str(), step_, res.epochs, train_seconds_,
-                        100 * res.test.accuracy());
-        return res;
+        return m;
     }
-
-private:
     /// Patch statistics from 10,000 training images spread over the set (~2 s here).
     std::size_t whiten() {
         if constexpr (Source::batch_rank == 4) {

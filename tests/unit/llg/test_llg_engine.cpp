@@ -1,5 +1,6 @@
 // llg/ and device/: demagnetizing factors, invariants (|m|, energy, rotation covariance),
-// scalar = SIMD = threaded, reproducible noise, drives, events, readout, JSON, bad input.
+// scalar = SIMD = threaded, reproducible noise, drives, events, readout, JSON, bad input;
+// the extension points: steppers, error steppers and observers as types (a user's of each).
 #include <spinfire/core/threads.hpp>
 #include <spinfire/device.hpp>
 #include <spinfire/io/json.hpp>
@@ -36,6 +37,109 @@ llg::ensemble<device::mtj_system, Real> mixed_ensemble(std::size_t n, double tem
         ens.set_m(i, {std::sin(th), 0, std::cos(th)});
     }
     return ens;
+}
+
+// The extension points as docs/physics-conventions.md shows them ("Extension points").
+// A user's stepper: explicit midpoint, second order.
+struct midpoint {
+    static constexpr bool stochastic = false; // refused for systems at T > 0
+    static constexpr std::array<double, 2> nodes{0.0, 0.5};
+    static constexpr const char* name() { return "midpoint"; }
+
+    template <class F, class T>
+    SPINFIRE_INLINE llg::step_result<T> step(const F& f, const vec3<T>& m,
+                                             const std::array<T, 2>& u, const vec3<T>& b_th,
+                                             const T& dt) const {
+        const vec3<T> k1 = f(m, u[0], b_th);
+        const vec3<T> k2 = f(m + (T(0.5) * dt) * k1, u[1], b_th);
+        return llg::renormalize(m + dt * k2);
+    }
+};
+
+// A user's error stepper: Heun with the Euler step embedded, error O(dt^2).
+struct heun_euler {
+    static constexpr std::array<double, 2> nodes{0.0, 1.0};
+    static constexpr int error_order = 2;
+    static constexpr const char* name() { return "heun_euler"; }
+
+    template <class F, class T>
+    llg::error_step<T> try_step(const F& f, const vec3<T>& m, const std::array<T, 2>& u,
+                                const vec3<T>& b_th, const T& dt) const {
+        const vec3<T> k1 = f(m, u[0], b_th);
+        const vec3<T> k2 = f(m + dt * k1, u[1], b_th);
+        const vec3<T> e = (T(0.5) * dt) * (k2 - k1); // Heun minus Euler
+        return {m + (T(0.5) * dt) * (k1 + k2),
+                math::max(math::abs(e.x), math::max(math::abs(e.y), math::abs(e.z)))};
+    }
+};
+
+// A user's observer: the lowest m_z each lane reached, looked at after every step.
+struct lowest_mz {
+    std::vector<double> lowest;
+
+    void begin(const llg::run_info& r) { lowest.assign(r.lanes, 1.0); }
+    template <class T>
+    void observe(llg::lane_group<T>& g, std::size_t, double) {
+        for (std::size_t i = 0; i < g.real; ++i) // groups run in parallel: own lanes only
+            lowest[g.first + i] = std::min(lowest[g.first + i], g.m_of(i).z);
+    }
+};
+
+// Damped precession about B z (physics.md): m_z = tanh(alpha gp B t + atanh m_z0), phase
+// gp B t; the truth for the order tests.
+struct damped_precession {
+    using sys = llg::system<llg::zeeman>;
+    sys::params<double> p;
+    double b = 0.1, th0 = 2.0, ph0 = 0.3;
+    damped_precession() {
+        p.alpha = 0.1;
+        p.term<llg::zeeman>().b = {0, 0, b};
+    }
+    vec3<double> m0() const {
+        return {std::sin(th0) * std::cos(ph0), std::sin(th0) * std::sin(ph0), std::cos(th0)};
+    }
+    vec3<double> exact(double t) const {
+        const double gp = p.gamma / (1 + p.alpha * p.alpha);
+        const double mz = std::tanh(p.alpha * gp * b * t + std::atanh(std::cos(th0)));
+        const double ph = ph0 + gp * b * t;
+        const double s = std::sqrt(1 - mz * mz);
+        return {s * std::cos(ph), s * std::sin(ph), mz};
+    }
+    /// |m - exact| after 1 ns with stepper S at time step dt.
+    template <class S>
+    double error(const S& stepper, double dt) const {
+        llg::ensemble<sys> ens(1, p, m0());
+        ens.integrate(stepper, dt, std::size_t(std::llround(1e-9 / dt)));
+        return norm(ens.m(0) - exact(ens.time()));
+    }
+};
+
+// m, trace and events of two integrations are the same bits.
+template <class Real>
+void check_same_bits(const llg::ensemble<device::mtj_system, Real>& a,
+                     const llg::ensemble<device::mtj_system, Real>& b) {
+    REQUIRE(a.size() == b.size());
+    CHECK(a.time() == b.time());
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK(norm(a.m(i) - b.m(i)) == 0);
+}
+template <class Real>
+void check_same_bits(const llg::recorded_trace<Real>& a, const llg::recorded_trace<Real>& b) {
+    CHECK(a.records == b.records);
+    CHECK(a.interval == b.interval);
+    CHECK(a.mx == b.mx);
+    CHECK(a.my == b.my);
+    CHECK(a.mz == b.mz);
+}
+void check_same_events(const std::vector<std::vector<llg::event>>& a,
+                       const std::vector<std::vector<llg::event>>& b) {
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        REQUIRE(a[i].size() == b[i].size());
+        for (std::size_t k = 0; k < a[i].size(); ++k) {
+            CHECK(a[i][k].spec == b[i][k].spec);
+            CHECK(a[i][k].time == b[i][k].time);
+        }
+    }
 }
 } // namespace
 
@@ -498,4 +602,152 @@ TEST_CASE("AVX2 Philox lanes are bit-identical to rng::normal4 over batches") {
             CHECK(xsimd::all(w[j].hi == b2[j]));
         }
     }
+}
+
+TEST_CASE("integrate(stepper, dt, steps, observers) is run(options) bit for bit") {
+    const std::size_t n = 37;
+    for (bool simd : {true, false}) {
+        CAPTURE(simd);
+        llg::run_options o;
+        o.dt = 2e-13;
+        o.steps = 3000;
+        o.record_every = 250;
+        o.events = {{{1, 0, 0}, 0.05, +1, 0.0}, {{0, 1, 0}, -0.02, -1}};
+        o.simd = simd;
+        // run's flags against the observers they stand for, composed either way round
+        auto ref = mixed_ensemble<double>(n, 0);
+        const auto r = ref.run(o);
+        auto ens = mixed_ensemble<double>(n, 0);
+        llg::trace_recorder rec(o.record_every);
+        llg::threshold_events ev(o.events);
+        llg::integrate_n_steps(ens, llg::rk4{}, o.dt, o.steps, llg::observers(rec, ev), o);
+        check_same_bits(ref, ens);
+        check_same_bits(r.trace, rec.trace());
+        check_same_events(r.events, ev.events());
+        // each observer alone (a recorder does not perturb the steps it watches)
+        auto alone = mixed_ensemble<double>(n, 0);
+        llg::trace_recorder rec2(o.record_every);
+        alone.integrate(llg::rk4{}, o.dt, o.steps, rec2, o);
+        check_same_bits(ref, alone);
+        check_same_bits(r.trace, rec2.trace());
+        // freezing after 2 events: stop times, frozen records and final m as run's stop_after
+        o.stop_after = 2;
+        auto ref_stop = mixed_ensemble<double>(n, 0);
+        const auto rs = ref_stop.run(o);
+        auto stop = mixed_ensemble<double>(n, 0);
+        llg::threshold_events ev2(o.events, o.stop_after);
+        llg::trace_recorder<double> rec3(o.record_every);
+        stop.integrate(llg::rk4{}, o.dt, o.steps, llg::observers(ev2, rec3), o);
+        check_same_bits(ref_stop, stop);
+        check_same_bits(rs.trace, rec3.trace());
+        check_same_events(rs.events, ev2.events());
+        std::size_t stopped = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            stopped += !std::isnan(rs.stop_time[i]);
+            CHECK((rs.stop_time[i] == ev2.stop_time()[i] ||
+                   (std::isnan(rs.stop_time[i]) && std::isnan(ev2.stop_time()[i]))));
+        }
+        CHECK(stopped > 0);
+    }
+}
+
+TEST_CASE("integrate(heun) at 300 K is run(heun) bit for bit, double and float") {
+    const std::size_t n = 37;
+    llg::run_options o;
+    o.dt = 1e-13;
+    o.steps = 2000;
+    o.method = llg::integrator::heun;
+    o.seed = 77;
+    o.first_stream = 5;
+    auto a = mixed_ensemble<double>(n, 300), b = mixed_ensemble<double>(n, 300);
+    a.run(o);
+    b.integrate(llg::heun{}, o.dt, o.steps, llg::no_observer{}, o);
+    check_same_bits(a, b);
+    auto af = mixed_ensemble<float>(n, 300), bf = mixed_ensemble<float>(n, 300);
+    af.run(o);
+    bf.integrate(llg::heun{}, o.dt, o.steps, {}, o);
+    check_same_bits(af, bf);
+    // a deterministic stepper is refused for thermal lanes, naming itself and heun
+    CHECK_THROWS_WITH_AS(bf.integrate(midpoint{}, o.dt, 1),
+                         doctest::Contains("midpoint cannot integrate thermal noise"),
+                         parameter_error);
+}
+
+TEST_CASE("a user's observer sees every step of every lane") {
+    auto ens = mixed_ensemble<double>(21, 0), ref = mixed_ensemble<double>(21, 0);
+    lowest_mz low;
+    llg::trace_recorder every(1);                     // m after every step
+    llg::threshold_events ev({{{1, 0, 0}, 0.0, +1}}); // rising zero crossings of m_x
+    ens.integrate(llg::rk4{}, 2e-13, 1500, llg::observers(low, every, ev));
+    llg::run_options o;
+    o.dt = 2e-13;
+    o.steps = 1500;
+    o.events = ev.specs();
+    const auto r = ref.run(o);
+    check_same_bits(ens, ref);
+    check_same_events(ev.events(), r.events);
+    for (std::size_t i = 0; i < 21; ++i) {
+        double lowest = 1;
+        for (std::size_t k = 1; k < every.trace().records; ++k)
+            lowest = std::min(lowest, every.trace().m(i, k).z);
+        CHECK(low.lowest[i] == lowest);
+    }
+}
+
+TEST_CASE("steppers as types: a user's midpoint is second order, dopri5 fifth order as a fixed "
+          "stepper, rk4 fourth") {
+    const damped_precession dp;
+    // Halving dt divides the global error by 2^order. Errors here are 1e-5 (midpoint), 1e-7
+    // (rk4) and 1e-11 (dopri5; log2 ratio 4.5 at 8 -> 4 ps, 4.8 here, 4.9 at 1 -> 0.5 ps as
+    // it approaches 5) after 1 ns: far above rounding (1e-16 per step, 1e3-1e4 steps).
+    const double e1 = dp.error(midpoint{}, 4e-13), e2 = dp.error(midpoint{}, 2e-13);
+    MESSAGE("midpoint: " << e1 << " -> " << e2);
+    CHECK(e1 / e2 == doctest::Approx(4).epsilon(0.1));
+    const double r1 = dp.error(llg::rk4{}, 4e-12), r2 = dp.error(llg::rk4{}, 2e-12);
+    MESSAGE("rk4: " << r1 << " -> " << r2);
+    CHECK(std::log2(r1 / r2) == doctest::Approx(4).epsilon(0.1));
+    const double d1 = dp.error(llg::dopri5{}, 2e-12), d2 = dp.error(llg::dopri5{}, 1e-12);
+    MESSAGE("dopri5 (fixed steps): " << d1 << " -> " << d2);
+    CHECK(std::log2(d1 / d2) > 4.5);
+    CHECK(std::log2(d1 / d2) < 5.5);
+    // the SIMD path runs a user's stepper too: 9 lanes (padding) equal the scalar path's
+    llg::ensemble<damped_precession::sys> v(9, dp.p, dp.m0()), s(9, dp.p, dp.m0());
+    v.integrate(midpoint{}, 2e-13, 1000);
+    llg::integrate_options scalar;
+    scalar.simd = false;
+    s.integrate(midpoint{}, 2e-13, 1000, llg::no_observer{}, scalar);
+    for (std::size_t i = 0; i < 9; ++i) CHECK(norm(v.m(i) - s.m(i)) < 1e-13);
+}
+
+TEST_CASE("a user's Heun-Euler error stepper drives solve_adaptive") {
+    const damped_precession dp;
+    std::vector<double> outs;
+    for (int k = 1; k <= 10; ++k) outs.push_back(k * 1e-10);
+    auto worst = [&](const llg::adaptive_result& a) {
+        double w = 0;
+        for (std::size_t k = 0; k < outs.size(); ++k)
+            w = std::max(w, norm(a.m[k] - dp.exact(a.t[k])));
+        return w;
+    };
+    llg::adaptive_options ao;
+    ao.tolerance = 1e-8;
+    const auto loose = llg::solve_adaptive<damped_precession::sys, heun_euler>(
+        dp.p, dp.m0(), llg::drive::dc(0), 0, outs, ao);
+    ao.tolerance = 1e-10;
+    const auto tight = llg::solve_adaptive<damped_precession::sys, heun_euler>(
+        dp.p, dp.m0(), llg::drive::dc(0), 0, outs, ao);
+    const auto dp5 =
+        llg::solve_adaptive<damped_precession::sys>(dp.p, dp.m0(), llg::drive::dc(0), 0, outs, ao);
+    MESSAGE("heun_euler: " << worst(loose) << " (" << loose.accepted << " steps), " << worst(tight)
+                           << " (" << tight.accepted << " steps); dopri5: " << worst(dp5) << " ("
+                           << dp5.accepted << " steps)");
+    CHECK(loose.t == outs);
+    // Error per step ~ tolerance, about (omega h)^2 / 2: h ~ sqrt(2 tol) / omega, and the
+    // global error of the accepted (Heun) solution stays far below the tolerance's scale.
+    CHECK(worst(loose) < 1e-6);
+    CHECK(worst(tight) < worst(loose) / 10);
+    // a second-order pair needs ~sqrt(100) = 10x the steps for 100x the accuracy, and
+    // far more than the fifth-order one
+    CHECK(double(tight.accepted) / double(loose.accepted) == doctest::Approx(10).epsilon(0.2));
+    CHECK(tight.accepted > 20 * dp5.accepted);
 }
