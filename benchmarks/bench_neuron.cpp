@@ -3,8 +3,14 @@
 // naive per-step loop that materializes H, S and V for every step as an eager framework
 // does, hand-written vs generated backward, with and without parameter gradients, on 1 and
 // 2 threads. Items = elements x steps.
+//
+// bm_cost_*: the cost model of a generated kernel (docs/neuron-dsl.md, "Cost of a generated
+// kernel"): one synthetic model family with 1, 2 or 3 state variables and 1, 2 or 4
+// parameters, forward and backward with and without parameter gradients (tangents =
+// states + 1 + learned parameters), both state storages; 1 thread, items / CPU time.
 #include <benchmark/benchmark.h>
 
+#include <array>
 #include <random>
 #include <vector>
 
@@ -21,8 +27,8 @@ constexpr std::size_t T = 4, N = std::size_t(1) << 20;
 
 struct buffers {
     aligned_vector<float> x, s, saved, gs, gx, h, v, tmp;
-    buffers() : x(T * N), s(T * N), saved(3 * T * N), gs(T * N), gx(T * N), h(T * N), v(T * N),
-                tmp(N) {
+    buffers()
+        : x(T * N), s(T * N), saved(3 * T * N), gs(T * N), gx(T * N), h(T * N), v(T * N), tmp(N) {
         std::mt19937 g(1);
         std::normal_distribution<float> d(0.2f, 1.f);
         for (auto& e : x) e = d(g);
@@ -191,6 +197,160 @@ void bm_mtj_backward(benchmark::State& st) {
     st.SetItemsProcessed(std::int64_t(st.iterations() * T * N));
 }
 
+// The synthetic family, written as a user writes a model (a plain inline step, nothing
+// forced): NS = 1 is signed_lif (with NP = 2), NS = 2 adds an adaptive threshold A (with
+// NP = 4 it is the adaptive_signed_lif of examples/custom_neuron), NS = 3 a synaptic current
+// I. Parameters missing from a smaller NP are constants of the same value.
+template <std::size_t NS>
+struct cost_state;
+template <>
+struct cost_state<1> {
+    template <class T>
+    struct type {
+        BOOST_HANA_DEFINE_STRUCT(type, (T, v));
+    };
+};
+template <>
+struct cost_state<2> {
+    template <class T>
+    struct type {
+        BOOST_HANA_DEFINE_STRUCT(type, (T, v), (T, a));
+    };
+};
+template <>
+struct cost_state<3> {
+    template <class T>
+    struct type {
+        BOOST_HANA_DEFINE_STRUCT(type, (T, v), (T, a), (T, i));
+    };
+};
+template <std::size_t NP>
+struct cost_params;
+template <>
+struct cost_params<1> {
+    template <class T>
+    struct type {
+        BOOST_HANA_DEFINE_STRUCT(type, (T, beta));
+    };
+};
+template <>
+struct cost_params<2> {
+    template <class T>
+    struct type {
+        BOOST_HANA_DEFINE_STRUCT(type, (T, beta), (T, theta));
+    };
+};
+template <>
+struct cost_params<4> {
+    template <class T>
+    struct type {
+        BOOST_HANA_DEFINE_STRUCT(type, (T, beta), (T, theta), (T, rho), (T, kappa));
+    };
+};
+
+template <std::size_t NS, std::size_t NP>
+struct cost_model {
+    template <class T>
+    using params = typename cost_params<NP>::template type<T>;
+    template <class T>
+    using state = typename cost_state<NS>::template type<T>;
+    template <class T>
+    static params<T> defaults() {
+        params<T> p;
+        fill_fields(p, [](std::size_t j) { return T(std::array{0.5f, 1.f, 0.7f, 0.3f}[j]); });
+        return p;
+    }
+    template <class T>
+    static T step(const params<T>& p, state<T>& s, const T& x) {
+        T theta(1), rho(0.7), kappa(0.3);
+        if constexpr (NP >= 2) theta = p.theta;
+        if constexpr (NP >= 4) rho = p.rho, kappa = p.kappa;
+        T in = x;
+        if constexpr (NS >= 3) in = s.i = T(0.5) * s.i + x;
+        const T h = p.beta * s.v + in;
+        if constexpr (NS >= 2) theta = theta + s.a;
+        const T spike = signed_fire(h, theta, theta, triangle{});
+        s.v = h - theta * spike;
+        if constexpr (NS >= 2) s.a = rho * s.a + kappa * spike * spike;
+        return spike;
+    }
+};
+
+struct cost_buffers {
+    aligned_vector<float> saved, gx;
+    cost_buffers() : saved(4 * T * N), gx(T * N) {}
+};
+cost_buffers& cost_data() {
+    static cost_buffers b;
+    return b;
+}
+
+// arg: 1 = training forward (saves for backward), 0 = inference.
+template <class M, state_storage St>
+void bm_cost_forward(benchmark::State& st) {
+    threads budget(1);
+    using K = generated_kernel<M, float, St>;
+    auto& b = data();
+    auto& c = cost_data();
+    const auto p = default_params<M, float>();
+    for (auto _ : st) {
+        K::forward(p, T, N, b.x.data(), b.s.data(), st.range(0) ? c.saved.data() : nullptr);
+        benchmark::DoNotOptimize(b.s.data());
+    }
+    st.SetItemsProcessed(std::int64_t(st.iterations() * T * N));
+}
+// arg: 1 = with parameter gradients.
+template <class M, state_storage St>
+void bm_cost_backward(benchmark::State& st) {
+    threads budget(1);
+    using K = generated_kernel<M, float, St>;
+    auto& b = data();
+    auto& c = cost_data();
+    const auto p = default_params<M, float>();
+    K::forward(p, T, N, b.x.data(), b.s.data(), c.saved.data());
+    auto gp = p;
+    for (auto _ : st) {
+        K::backward(p, T, N, c.saved.data(), b.gs.data(), c.gx.data(), st.range(0) ? &gp : nullptr,
+                    grad_mode::assign);
+        benchmark::DoNotOptimize(c.gx.data());
+    }
+    st.SetItemsProcessed(std::int64_t(st.iterations() * T * N));
+    st.counters["tangents"] = double(state_count<M> + 1 + (st.range(0) ? param_count<M> : 0));
+}
+// One training step of the layer: forward (saving) + backward with parameter gradients.
+template <class M, state_storage St>
+void bm_cost_train(benchmark::State& st) {
+    threads budget(1);
+    using K = generated_kernel<M, float, St>;
+    auto& b = data();
+    auto& c = cost_data();
+    const auto p = default_params<M, float>();
+    auto gp = p;
+    for (auto _ : st) {
+        K::forward(p, T, N, b.x.data(), b.s.data(), c.saved.data());
+        K::backward(p, T, N, c.saved.data(), b.gs.data(), c.gx.data(), &gp, grad_mode::assign);
+        benchmark::DoNotOptimize(c.gx.data());
+    }
+    st.SetItemsProcessed(std::int64_t(st.iterations() * T * N));
+}
+
+constexpr auto save = state_storage::save;
+constexpr auto recompute = state_storage::recompute;
+#define SPINFIRE_COST(NS, NP)                                                                      \
+    BENCHMARK(bm_cost_forward<cost_model<NS, NP>, save>)->Arg(0)->Arg(1);                          \
+    BENCHMARK(bm_cost_backward<cost_model<NS, NP>, save>)->Arg(0)->Arg(1);                         \
+    BENCHMARK(bm_cost_forward<cost_model<NS, NP>, recompute>)->Arg(1);                             \
+    BENCHMARK(bm_cost_backward<cost_model<NS, NP>, recompute>)->Arg(0)->Arg(1);                    \
+    BENCHMARK(bm_cost_train<cost_model<NS, NP>, save>);                                            \
+    BENCHMARK(bm_cost_train<cost_model<NS, NP>, recompute>)
+SPINFIRE_COST(1, 1);
+SPINFIRE_COST(1, 2);
+SPINFIRE_COST(1, 4);
+SPINFIRE_COST(2, 1);
+SPINFIRE_COST(2, 4);
+SPINFIRE_COST(3, 1);
+SPINFIRE_COST(3, 4);
+
 // Args: {threads, save (forward) / parameter gradients (backward)}
 #define SPINFIRE_ARGS ->ArgsProduct({{1, 2}, {0, 1}})->Unit(benchmark::kMillisecond)->UseRealTime()
 BENCHMARK(bm_forward<fused>) SPINFIRE_ARGS;
@@ -202,7 +362,10 @@ BENCHMARK(bm_backward<generated>) SPINFIRE_ARGS;
 BENCHMARK(bm_naive_backward)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(bm_direct_encoding) SPINFIRE_ARGS;
 BENCHMARK(bm_mtj_forward)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(bm_mtj_backward)->ArgsProduct({{1, 2}, {0, 1}})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(bm_mtj_backward)
+    ->ArgsProduct({{1, 2}, {0, 1}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 } // namespace
 

@@ -4,19 +4,24 @@
 //
 //   forward(p, T, N, x, spikes, saved)   x, spikes: [T][N]; saved: [saved_per_step][T][N]
 //                                        or nullptr for inference (nothing is kept)
-//   backward(p, T, N, saved, grad_spikes, grad_x, grad_p)
+//   backward(p, T, N, saved, grad_spikes, grad_x, grad_p, mode = grad_mode::accumulate)
 //                                        grad_x [T][N] is overwritten; when grad_p is not
 //                                        null the parameter gradients, summed over elements
-//                                        and steps, are ADDED to *grad_p
+//                                        and steps, are ADDED to *grad_p (grad_mode::assign:
+//                                        written, no zeroing needed)
 //   forward_broadcast / backward_broadcast: the same for one input x [N] fed at every step
 //                                        (direct encoding); grad_x [N] = sum over t
 //
+// Raw pointers are the unchecked fast path; every entry point also takes std::span (any
+// contiguous container), checked against T, N and saved_per_step: a wrong size throws
+// parameter_error naming the argument and both sizes.
 // Both run TBB over fixed chunks of N and are deterministic whatever the thread count. The
 // kernel is the model's hand-written Model::fused_kernel<S> when it has one, else the
 // kernel generated from its step function (generated_kernel, always available for tests).
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <span>
 
 #include "spinfire/core/aligned.hpp"
 #include "spinfire/neuron/generated.hpp"
@@ -30,7 +35,7 @@ struct select_kernel {
     using type = generated_kernel<Model, S>;
 };
 template <class Model, class S>
-    requires requires { typename Model::template fused_kernel<S>; }
+requires requires { typename Model::template fused_kernel<S>; }
 struct select_kernel<Model, S> {
     using type = typename Model::template fused_kernel<S>;
 };
@@ -40,13 +45,32 @@ template <neuron_model Model, class S = float>
 struct population_kernel : detail::select_kernel<Model, S>::type {
     using base = typename detail::select_kernel<Model, S>::type;
     using params_type = params_t<Model, S>;
-    using base::saved_per_step;
-    using base::forward;
     using base::backward;
+    using base::forward;
+    using base::saved_per_step;
+    /// A generated base has its own checked forward (with options); others get one here.
+    static constexpr bool base_has_checked_forward =
+        requires(const params_type& p, std::size_t n, std::span<const S> x, std::span<S> y) {
+        base::forward(p, n, n, x, y, y);
+    };
+
+    /// grad_mode::assign on a fused kernel without it: *grad_p is zeroed, then added to.
+    static void backward(const params_type& p, std::size_t T, std::size_t N, const S* saved,
+                         const S* grad_spikes, S* grad_x, params_type* grad_p,
+                         grad_mode mode = grad_mode::accumulate) {
+        if constexpr (requires {
+                          base::backward(p, T, N, saved, grad_spikes, grad_x, grad_p, mode);
+                      }) {
+            base::backward(p, T, N, saved, grad_spikes, grad_x, grad_p, mode);
+        } else {
+            zero_if_assign(grad_p, mode);
+            base::backward(p, T, N, saved, grad_spikes, grad_x, grad_p);
+        }
+    }
 
     /// One input x [N] at every step; a fused kernel without this gets a tiled copy.
-    static void forward_broadcast(const params_type& p, std::size_t T, std::size_t N,
-                                  const S* x, S* spikes, S* saved) {
+    static void forward_broadcast(const params_type& p, std::size_t T, std::size_t N, const S* x,
+                                  S* spikes, S* saved) {
         if constexpr (requires { base::forward_broadcast(p, T, N, x, spikes, saved); }) {
             base::forward_broadcast(p, T, N, x, spikes, saved);
         } else {
@@ -58,18 +82,63 @@ struct population_kernel : detail::select_kernel<Model, S>::type {
     /// grad_x [N] = sum over t of dL/dx[t] (overwritten).
     static void backward_broadcast(const params_type& p, std::size_t T, std::size_t N,
                                    const S* saved, const S* grad_spikes, S* grad_x,
-                                   params_type* grad_p) {
+                                   params_type* grad_p, grad_mode mode = grad_mode::accumulate) {
         if constexpr (requires {
-                          base::backward_broadcast(p, T, N, saved, grad_spikes, grad_x, grad_p);
+                          base::backward_broadcast(p, T, N, saved, grad_spikes, grad_x, grad_p,
+                                                   mode);
                       }) {
+            base::backward_broadcast(p, T, N, saved, grad_spikes, grad_x, grad_p, mode);
+        } else if constexpr (requires {
+                                 base::backward_broadcast(p, T, N, saved, grad_spikes, grad_x,
+                                                          grad_p);
+                             }) {
+            zero_if_assign(grad_p, mode);
             base::backward_broadcast(p, T, N, saved, grad_spikes, grad_x, grad_p);
         } else {
             aligned_vector<S> gt(T * N);
-            base::backward(p, T, N, saved, grad_spikes, gt.data(), grad_p);
+            backward(p, T, N, saved, grad_spikes, gt.data(), grad_p, mode);
             std::fill(grad_x, grad_x + N, S(0));
             for (std::size_t t = T; t-- > 0;)
                 for (std::size_t i = 0; i < N; ++i) grad_x[i] += gt[t * N + i];
         }
+    }
+
+    // Checked overloads for any kernel (sizes as in the header comment, saved empty for
+    // inference). A generated base has its own checked forward, with options.
+    static void forward(const params_type& p, std::size_t T, std::size_t N, std::span<const S> x,
+                        std::span<S> spikes,
+                        std::span<S> saved) requires(!base_has_checked_forward) {
+        detail::check_forward_sizes(T, N, saved_per_step, x.size(), false, spikes.size(),
+                                    saved.size());
+        base::forward(p, T, N, x.data(), spikes.data(), saved.empty() ? nullptr : saved.data());
+    }
+    static void forward_broadcast(const params_type& p, std::size_t T, std::size_t N,
+                                  std::span<const S> x, std::span<S> spikes, std::span<S> saved) {
+        detail::check_forward_sizes(T, N, saved_per_step, x.size(), true, spikes.size(),
+                                    saved.size());
+        forward_broadcast(p, T, N, x.data(), spikes.data(), saved.empty() ? nullptr : saved.data());
+    }
+    static void backward(const params_type& p, std::size_t T, std::size_t N,
+                         std::span<const S> saved, std::span<const S> grad_spikes,
+                         std::span<S> grad_x, params_type* grad_p,
+                         grad_mode mode = grad_mode::accumulate) {
+        detail::check_backward_sizes(T, N, saved_per_step, saved.size(), grad_spikes.size(),
+                                     grad_x.size(), false);
+        backward(p, T, N, saved.data(), grad_spikes.data(), grad_x.data(), grad_p, mode);
+    }
+    static void backward_broadcast(const params_type& p, std::size_t T, std::size_t N,
+                                   std::span<const S> saved, std::span<const S> grad_spikes,
+                                   std::span<S> grad_x, params_type* grad_p,
+                                   grad_mode mode = grad_mode::accumulate) {
+        detail::check_backward_sizes(T, N, saved_per_step, saved.size(), grad_spikes.size(),
+                                     grad_x.size(), true);
+        backward_broadcast(p, T, N, saved.data(), grad_spikes.data(), grad_x.data(), grad_p, mode);
+    }
+
+private:
+    static void zero_if_assign(params_type* grad_p, grad_mode mode) {
+        if (grad_p && mode == grad_mode::assign)
+            fill_fields(*grad_p, [](std::size_t) { return S(0); });
     }
 };
 
@@ -113,7 +182,8 @@ private:
             params_t<Model, V> p;
             fill_fields(p, [&](std::size_t j) { return V(pa[j]); });
             state_t<Model, V> st;
-            fill_fields(st, [&](std::size_t k) { return simd::load<V>(self->state_[k].data() + i); });
+            fill_fields(st,
+                        [&](std::size_t k) { return simd::load<V>(self->state_[k].data() + i); });
             simd::store(spikes + i, V(Model::step(p, st, simd::load<V>(x + i))));
             detail::for_each_field_indexed(
                 st, [&](std::size_t k, const V& f) { simd::store(self->state_[k].data() + i, f); });

@@ -6,8 +6,11 @@
 #include <spinfire/fit/fitted_neuron.hpp>
 #include <spinfire/neuron.hpp>
 
+#include <array>
 #include <cmath>
+#include <limits>
 #include <random>
+#include <span>
 #include <vector>
 
 #include "test_support.hpp"
@@ -39,6 +42,39 @@ struct adaptive_signed_lif {
         return spike;
     }
 };
+
+/// The adaptive model with a synaptic current (3 state variables, 5 parameters):
+///   I = alpha I + x, H = beta V + I, theta = theta0 + A, then as adaptive_signed_lif.
+template <class Surrogate>
+struct synaptic_adaptive_lif {
+    template <class T>
+    struct params {
+        BOOST_HANA_DEFINE_STRUCT(params, (T, beta), (T, theta0), (T, rho), (T, kappa), (T, alpha));
+    };
+    template <class T>
+    struct state {
+        BOOST_HANA_DEFINE_STRUCT(state, (T, v), (T, a), (T, i));
+    };
+    template <class T>
+    static T step(const params<T>& p, state<T>& s, const T& x) {
+        s.i = p.alpha * s.i + x;
+        const T h = p.beta * s.v + s.i;
+        const T theta = p.theta0 + s.a;
+        const T spike = signed_fire(h, theta, theta, Surrogate{});
+        s.v = h - theta * spike;
+        s.a = p.rho * s.a + p.kappa * spike * spike;
+        return spike;
+    }
+};
+
+/// Largest |a - b| / (1 + |b|) over two equally long sequences.
+template <class A, class B>
+double worst_relative(const A& a, const B& b) {
+    double w = 0;
+    for (std::size_t k = 0; k < std::size(a); ++k)
+        w = std::max(w, std::abs(double(a[k]) - double(b[k])) / (1 + std::abs(double(b[k]))));
+    return w;
+}
 
 std::vector<double> normal_vector(std::size_t n, double mean, double sd, unsigned seed) {
     std::mt19937_64 g(seed);
@@ -226,7 +262,17 @@ TEST_CASE("BPTT: generated gradients of every model match finite differences (T 
         CHECK(std::isfinite(gp.gain));
     }
     SUBCASE("custom model: signed LIF with adaptive threshold") {
-        check_gradients<adaptive_signed_lif<smooth_sig>>({0.7, 0.8, 0.6, 0.3}, T, N, 0.4);
+        using M = adaptive_signed_lif<smooth_sig>;
+        static_assert(generated_kernel<M, double>::storage == state_storage::recompute);
+        check_gradients<M>({0.7, 0.8, 0.6, 0.3}, T, N, 0.4);
+        check_gradients<M, generated_kernel<M, double, state_storage::save>>({0.7, 0.8, 0.6, 0.3},
+                                                                             T, N, 0.4);
+    }
+    SUBCASE("custom model: three state variables (synaptic current)") {
+        using M = synaptic_adaptive_lif<smooth_sig>;
+        check_gradients<M>({0.7, 0.8, 0.6, 0.3, 0.5}, T, N, 0.3);
+        check_gradients<M, generated_kernel<M, double, state_storage::save>>(
+            {0.7, 0.8, 0.6, 0.3, 0.5}, T, N, 0.3);
     }
 }
 
@@ -479,4 +525,159 @@ TEST_CASE("neuron: bad parameters and options are errors naming the parameter") 
     CHECK_THROWS_WITH_AS(generated_kernel<lif>::forward(default_params<lif, float>(), 2, 4,
                                                         x.data(), s.data(), nullptr, opt),
                          doctest::Contains("population_options.neurons"), parameter_error);
+}
+
+TEST_CASE_TEMPLATE("generated: recomputed states give the saved states' outputs and gradients", M,
+                   adaptive_signed_lif<triangle>, synaptic_adaptive_lif<triangle>,
+                   adaptive_signed_lif<sigmoid>) {
+    using R = generated_kernel<M, float, state_storage::recompute>;
+    using Sv = generated_kernel<M, float, state_storage::save>;
+    static_assert(std::is_same_v<generated_kernel<M, float>, R>); // >= 2 states: the default
+    static_assert(R::saved_per_step == 1 && Sv::saved_per_step == state_count<M> + 1);
+    const std::size_t T = 6, N = 2 * 2048 + 29; // several chunks, a scalar tail
+    const auto x = cast<float>(normal_vector(T * N, 0.3, 1.0, 40));
+    const auto gs = cast<float>(normal_vector(T * N, 0.0, 1.0, 41));
+    params_t<M, float> p;
+    fill_fields(p, [](std::size_t j) { return std::array{0.7f, 0.8f, 0.6f, 0.3f, 0.5f}[j]; });
+    std::vector<float> s1(T * N), s2(T * N), sv1(R::saved_per_step * T * N),
+        sv2(Sv::saved_per_step * T * N), g1(T * N), g2(T * N), gb1(N), gb2(N);
+    R::forward(p, T, N, x.data(), s1.data(), sv1.data());
+    Sv::forward(p, T, N, x.data(), s2.data(), sv2.data());
+    CHECK(s1 == s2);
+    CHECK(std::count(s1.begin(), s1.end(), 0.f) < long(T * N)); // it fires
+    // The replay runs the forward's arithmetic on the same values; the two instantiations
+    // may contract a different set of a*b+c into FMAs, hence float rounding, not bitwise.
+    params_t<M, float> gp1, gp2;
+    R::backward(p, T, N, sv1.data(), gs.data(), g1.data(), &gp1, grad_mode::assign);
+    Sv::backward(p, T, N, sv2.data(), gs.data(), g2.data(), &gp2, grad_mode::assign);
+    INFO("grad_x ", worst_relative(g1, g2), " grad_p ",
+         worst_relative(to_array<float>(gp1), to_array<float>(gp2)));
+    CHECK(worst_relative(g1, g2) < 1e-6);
+    CHECK(worst_relative(to_array<float>(gp1), to_array<float>(gp2)) < 1e-5);
+    R::forward_broadcast(p, T, N, x.data(), s1.data(), sv1.data());
+    Sv::forward_broadcast(p, T, N, x.data(), s2.data(), sv2.data());
+    CHECK(s1 == s2);
+    R::backward_broadcast(p, T, N, sv1.data(), gs.data(), gb1.data(), &gp1, grad_mode::assign);
+    Sv::backward_broadcast(p, T, N, sv2.data(), gs.data(), gb2.data(), &gp2, grad_mode::assign);
+    CHECK(worst_relative(gb1, gb2) < 1e-6);
+    CHECK(worst_relative(to_array<float>(gp1), to_array<float>(gp2)) < 1e-5);
+}
+
+TEST_CASE("generated: recompute replays read noise and per-neuron parameters") {
+    using M = mtj_signed_lif; // one state: save by default, recompute on request
+    using R = generated_kernel<M, float, state_storage::recompute>;
+    using Sv = generated_kernel<M, float>;
+    static_assert(Sv::storage == state_storage::save);
+    fit::fitted_neuron f;
+    f.model = {0.6, 1.1, 0.9, 1.1, 0.0, 1.5, false};
+    f.spread = {0.05, 0.1, 0.05, 0.05, 0.2};
+    const std::size_t T = 5, neurons = 300, N = 3 * neurons;
+    const auto nrn = M::sample_neurons<float>(f, neurons, 7);
+    const population_options<M, float> opt{nrn.data(), neurons, true, 42, 3};
+    const auto x = cast<float>(normal_vector(T * N, 0.3, 1.0, 42));
+    const auto gs = cast<float>(normal_vector(T * N, 0.0, 1.0, 43));
+    const auto p = M::from_fit<float>(f);
+    std::vector<float> s1(T * N), s2(T * N), sv1(R::saved_per_step * T * N),
+        sv2(Sv::saved_per_step * T * N), g1(T * N), g2(T * N);
+    R::forward(p, T, N, x.data(), s1.data(), sv1.data(), opt);
+    Sv::forward(p, T, N, x.data(), s2.data(), sv2.data(), opt);
+    CHECK(s1 == s2);
+    params_t<M, float> gp1, gp2;
+    R::backward(p, T, N, sv1.data(), gs.data(), g1.data(), &gp1, opt, grad_mode::assign);
+    Sv::backward(p, T, N, sv2.data(), gs.data(), g2.data(), &gp2, opt, grad_mode::assign);
+    INFO("grad_x ", worst_relative(g1, g2), " grad_p ",
+         worst_relative(to_array<float>(gp1), to_array<float>(gp2)));
+    CHECK(worst_relative(g1, g2) < 1e-6);
+    CHECK(worst_relative(to_array<float>(gp1), to_array<float>(gp2)) < 1e-5);
+}
+
+TEST_CASE_TEMPLATE("kernels: grad_mode::assign writes what accumulate adds to zeros", M, lif,
+                   adaptive_signed_lif<triangle>, signed_lif) {
+    using K = population_kernel<M>; // signed_lif: the fused kernel, assign by zeroing first
+    const std::size_t T = 4, N = 2048 + 21;
+    const auto x = cast<float>(normal_vector(T * N, 0.4, 1.0, 50));
+    const auto gs = cast<float>(normal_vector(T * N, 0.0, 1.0, 51));
+    params_t<M, float> p;
+    fill_fields(p, [](std::size_t j) { return std::array{0.6f, 0.9f, 0.6f, 0.3f}[j]; });
+    std::vector<float> s(T * N), sv(K::saved_per_step * T * N), g(T * N), gb(N);
+    K::forward(p, T, N, x.data(), s.data(), sv.data());
+    params_t<M, float> zero, garbage;
+    fill_fields(zero, [](std::size_t) { return 0.f; });
+    fill_fields(garbage, [](std::size_t) { return std::numeric_limits<float>::quiet_NaN(); });
+    auto acc = zero, asg = garbage;
+    K::backward(p, T, N, sv.data(), gs.data(), g.data(), &acc);
+    K::backward(p, T, N, sv.data(), gs.data(), g.data(), &asg, grad_mode::assign);
+    CHECK(to_array<float>(acc) == to_array<float>(asg));
+    CHECK(to_array<float>(acc) != to_array<float>(zero));
+    auto twice = acc; // accumulate adds (the default, unchanged)
+    K::backward(p, T, N, sv.data(), gs.data(), g.data(), &twice);
+    CHECK(to_array<float>(twice)[0] == doctest::Approx(2 * to_array<float>(acc)[0]));
+    acc = zero, asg = garbage;
+    K::forward_broadcast(p, T, N, x.data(), s.data(), sv.data());
+    K::backward_broadcast(p, T, N, sv.data(), gs.data(), gb.data(), &acc);
+    K::backward_broadcast(p, T, N, sv.data(), gs.data(), gb.data(), &asg, grad_mode::assign);
+    CHECK(to_array<float>(acc) == to_array<float>(asg));
+}
+
+/// doctest::Contains of a built message.
+static doctest::Contains contains(const std::string& s) { return doctest::Contains(s.c_str()); }
+
+TEST_CASE_TEMPLATE("kernels: span overloads equal the pointer versions and check every size", K,
+                   generated_kernel<adaptive_signed_lif<triangle>>, generated_kernel<lif>,
+                   population_kernel<adaptive_signed_lif<triangle>>,
+                   population_kernel<signed_lif>) {
+    const std::size_t T = 3, N = 2048 + 7;
+    const auto x = cast<float>(normal_vector(T * N, 0.4, 1.0, 60));
+    const auto gs = cast<float>(normal_vector(T * N, 0.0, 1.0, 61));
+    typename K::params_type p;
+    fill_fields(p, [](std::size_t j) { return std::array{0.6f, 0.9f, 0.6f, 0.3f}[j]; });
+    std::vector<float> s1(T * N), s2(T * N), sv1(K::saved_per_step * T * N),
+        sv2(K::saved_per_step * T * N), g1(T * N), g2(T * N), gb1(N), gb2(N);
+    K::forward(p, T, N, x.data(), s1.data(), sv1.data());
+    K::forward(p, T, N, x, s2, sv2); // containers convert to spans
+    CHECK(s1 == s2);
+    CHECK(sv1 == sv2);
+    auto gp1 = p, gp2 = p;
+    K::backward(p, T, N, sv1.data(), gs.data(), g1.data(), &gp1);
+    K::backward(p, T, N, sv2, gs, g2, &gp2);
+    CHECK(g1 == g2);
+    CHECK(to_array<float>(gp1) == to_array<float>(gp2));
+    K::forward(p, T, N, x, s2, {}); // inference: empty saved
+    CHECK(s1 == s2);
+    K::forward_broadcast(p, T, N, x.data(), s1.data(), sv1.data());
+    K::forward_broadcast(p, T, N, std::span(x).first(N), s2, sv2);
+    CHECK(s1 == s2);
+    K::backward_broadcast(p, T, N, sv1.data(), gs.data(), gb1.data(), &gp1, grad_mode::assign);
+    K::backward_broadcast(p, T, N, sv2, gs, gb2, &gp2, grad_mode::assign);
+    CHECK(gb1 == gb2);
+    CHECK(to_array<float>(gp1) == to_array<float>(gp2));
+
+    // A wrong size names the argument and both sizes, before anything is written.
+    const std::span<const float> xs(x);
+    const std::span<float> ss(s2), svs(sv2), gxs(g2);
+    const auto n = std::to_string(T * N), n1 = std::to_string(T * N - 1);
+    CHECK_THROWS_WITH_AS(K::forward(p, T, N, xs.first(T * N - 1), ss, svs),
+                         contains("'x': has " + n1 + " elements, expected " + n), parameter_error);
+    CHECK_THROWS_WITH_AS(K::forward(p, T, N, xs, ss.first(N), svs),
+                         contains("'spikes': has " + std::to_string(N)), parameter_error);
+    CHECK_THROWS_WITH_AS(K::forward(p, T, N, xs, ss, svs.first(T * N - 1)),
+                         contains("'saved': has " + n1), parameter_error);
+    CHECK_THROWS_WITH_AS(
+        K::forward_broadcast(p, T, N, xs, ss, svs),
+        contains("'x': has " + n + " elements, expected " + std::to_string(N) + " (N)"),
+        parameter_error);
+    CHECK_THROWS_WITH_AS(
+        K::backward(p, T, N, svs.first(1), xs, gxs, nullptr),
+        contains("'saved': has 1 elements, expected " + std::to_string(K::saved_per_step * T * N)),
+        parameter_error);
+    CHECK_THROWS_WITH_AS(K::backward(p, T, N, svs, xs.first(N), gxs, nullptr),
+                         contains("'grad_spikes'"), parameter_error);
+    CHECK_THROWS_WITH_AS(K::backward(p, T, N, svs, xs, gxs.first(T * N - 1), nullptr),
+                         contains("'grad_x': has " + n1), parameter_error);
+    CHECK_THROWS_WITH_AS(
+        K::backward_broadcast(p, T, N, svs, xs, gxs, nullptr),
+        contains("'grad_x': has " + n + " elements, expected " + std::to_string(N) + " (N)"),
+        parameter_error);
+    CHECK_THROWS_WITH_AS(K::backward(p, T, N, std::span<const float>{}, xs, gxs, nullptr),
+                         contains("'saved'"), parameter_error); // backward needs it
 }
