@@ -104,14 +104,9 @@ public:
             source->forward(steps, s[0], s[1], s[2] * s[3] * s[4], x.data(), y.data(), ctx);
             return;
         }
+        // Direct encoding runs the broadcast kernels: the input is read at every step from
+        // one copy, and backward sums its gradient over steps inside the kernel.
         broadcast_ = s[0] == 1 && steps > 1;
-        const float* xin = x.data();
-        if (broadcast_) {
-            xb_.resize(steps * n);
-            for (std::size_t t = 0; t < steps; ++t)
-                std::copy(x.data(), x.data() + n, xb_.data() + t * n);
-            xin = xb_.data();
-        }
         ensure_shape(y, steps, s[1], s[2], s[3], s[4]);
         if (!learned_.empty()) {
             std::size_t i = 0;
@@ -126,10 +121,15 @@ public:
         if (device_faithful()) {
             if constexpr (has_options) {
                 opt_ = options(s[2] * s[3] * s[4], ctx);
-                kernel::forward(params, steps, n, xin, y.data(), sv, opt_);
+                if (broadcast_)
+                    kernel::base::forward_broadcast(params, steps, n, x.data(), y.data(), sv, opt_);
+                else
+                    kernel::forward(params, steps, n, x.data(), y.data(), sv, opt_);
             }
+        } else if (broadcast_) {
+            kernel::forward_broadcast(params, steps, n, x.data(), y.data(), sv);
         } else {
-            kernel::forward(params, steps, n, xin, y.data(), sv);
+            kernel::forward(params, steps, n, x.data(), y.data(), sv);
         }
     }
 
@@ -146,32 +146,38 @@ public:
             reflect::for_each_field(gp, [](const char*, float& v) { v = 0.0f; });
             gpp = &gp;
         }
-        const bool scratch = broadcast_ || !dx;
-        if (scratch) gx_.resize(steps * n);
-        float* out = scratch ? gx_.data() : dx->data();
+        // Without dx the kernel still writes an input gradient: give it scratch space.
+        float* out = dx ? dx->data() : scratch(broadcast_ ? n : steps * n);
         if constexpr (has_options) {
-            if (device_faithful())
-                kernel::backward(params, steps, n, saved_.data(), dy.data(), out, gpp, opt_);
-            else
-                kernel::backward(params, steps, n, saved_.data(), dy.data(), out, gpp);
-        } else {
+            if (device_faithful()) {
+                if (broadcast_)
+                    kernel::base::backward_broadcast(params, steps, n, saved_.data(), dy.data(),
+                                                     out, gpp, opt_);
+                else
+                    kernel::backward(params, steps, n, saved_.data(), dy.data(), out, gpp, opt_);
+                return publish(gpp);
+            }
+        }
+        if (broadcast_)
+            kernel::backward_broadcast(params, steps, n, saved_.data(), dy.data(), out, gpp);
+        else
             kernel::backward(params, steps, n, saved_.data(), dy.data(), out, gpp);
-        }
-        if (gpp) {
-            std::size_t i = 0;
-            reflect::for_each_field(gp, [&](const char*, float& v) { learned_[i++].grad(0) = v; });
-        }
-        if (!broadcast_ || !dx) return;
-        float* d = dx->data();
-        std::copy(gx_.data(), gx_.data() + n, d);
-        for (std::size_t t = 1; t < steps; ++t) {
-            const float* g = gx_.data() + t * n;
-            for (std::size_t i = 0; i < n; ++i) d[i] += g[i];
-        }
+        publish(gpp);
     }
 
 private:
     static constexpr bool has_options = requires { typename kernel::options_type; };
+
+    float* scratch(std::size_t size) {
+        gx_.resize(size);
+        return gx_.data();
+    }
+    void publish(const params_type* gp) {
+        if (!gp) return;
+        std::size_t i = 0;
+        reflect::for_each_field(*gp,
+                                [&](const char*, const float& v) { learned_[i++].grad(0) = v; });
+    }
 
     bool device_faithful() const {
         if (per_neuron.empty() && !read_noise) return false;
@@ -197,7 +203,7 @@ private:
         return o;
     }
 
-    aligned_vector<float> saved_, xb_, gx_;
+    aligned_vector<float> saved_, gx_; // gx_: input gradient nobody asked for
     std::vector<parameter> learned_;
     bool broadcast_ = false;
     typename detail::kernel_options<kernel>::type opt_{}; // the forward's, reused by backward

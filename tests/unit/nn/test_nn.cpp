@@ -900,3 +900,61 @@ TEST_CASE("dropout drops a fraction p, rescales by 1/(1-p), shares the mask over
     d.forward(x, y2, ctx);
     CHECK(y2 == x);
 }
+
+namespace {
+/// Runs a spiking layer on x [1, B, ...] (broadcast kernels) and a twin on its T-fold copy;
+/// spikes must be equal, dx the copy's gradient summed over t and parameter gradients equal,
+/// both up to the summation order.
+template <class Layer>
+void check_broadcast(Layer a, Layer b, bool with_dx) {
+    const auto ctx = train_ctx(4);
+    const tensor x = random_tensor(1, 3, 2, 2, 2, 195, 1.5);
+    tensor rep = nn::make_tensor(4, 3, 2, 2, 2);
+    for (std::size_t t = 0; t < 4; ++t)
+        std::copy(x.begin(), x.end(), rep.begin() + std::ptrdiff_t(t * x.size()));
+    const tensor r = random_tensor(4, 3, 2, 2, 2, 196);
+    tensor ya, yb, dxa, dxb;
+    a.forward(x, ya, ctx);
+    b.forward(rep, yb, ctx);
+    REQUIRE(ya == yb);
+    CHECK(std::any_of(ya.begin(), ya.end(), [](float v) { return v != 0; }));
+    a.backward(x, ya, r, with_dx ? &dxa : nullptr, ctx);
+    b.backward(rep, yb, r, with_dx ? &dxb : nullptr, ctx);
+    if (with_dx) {
+        REQUIRE(dxa.size() == x.size());
+        for (std::size_t i = 0; i < x.size(); ++i) {
+            double sum = 0;
+            for (std::size_t t = 0; t < 4; ++t) sum += dxb.data()[t * x.size() + i];
+            CHECK(dxa.data()[i] == doctest::Approx(sum).epsilon(1e-5).scale(1));
+        }
+    }
+    std::vector<float> ga, gb;
+    a.visit_parameters([&](const char*, nn::parameter& p) { ga.push_back(p.grad(0)); });
+    b.visit_parameters([&](const char*, nn::parameter& p) { gb.push_back(p.grad(0)); });
+    REQUIRE(ga.size() == gb.size());
+    for (std::size_t i = 0; i < ga.size(); ++i)
+        CHECK(ga[i] == doctest::Approx(gb[i]).epsilon(1e-5).scale(1));
+}
+} // namespace
+
+TEST_CASE("direct encoding: the broadcast kernels equal the layer on a T-fold copy") {
+    SUBCASE("signed LIF, hand-written fused kernel") {
+        check_broadcast(nn::spiking<neuron::signed_lif>{}, nn::spiking<neuron::signed_lif>{}, true);
+    }
+    SUBCASE("learned parameters, with and without dx") {
+        const auto p = neuron::default_params<smooth_lif, float>();
+        nn::spiking<smooth_lif> a(p, true), b(p, true);
+        check_broadcast(a, b, true);
+        check_broadcast(a, b, false);
+    }
+    SUBCASE("generated kernel with per-neuron parameters and read noise") {
+        nn::spiking<neuron::mtj_signed_lif> a;
+        a.per_neuron.assign(8, a.params);
+        for (std::size_t k = 0; k < 8; ++k) a.per_neuron[k].theta_pos *= 0.8f + 0.05f * float(k);
+        a.params.read_noise = 0.3f;
+        for (auto& q : a.per_neuron) q.read_noise = 0.3f;
+        a.read_noise = true;
+        a.noise_seed = 11;
+        check_broadcast(a, a, true);
+    }
+}
