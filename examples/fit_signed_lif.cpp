@@ -18,10 +18,24 @@
 #include <spinfire/core/threads.hpp>
 #include <spinfire/device/presets.hpp>
 #include <spinfire/fit.hpp>
+#ifdef SPINFIRE_WITH_MPI // built with -DSPINFIRE_WITH_MPI=ON: mpirun -np N fit_signed_lif ...
+#include <cstdio>
+#include <spinfire/dist.hpp>
+#endif
 
 using namespace spinfire;
 
 int main(int argc, char** argv) {
+    bool root = true;
+#ifdef SPINFIRE_WITH_MPI
+    // Every rank fits the nominal device (cheap); the Monte Carlo devices are shared out;
+    // only rank 0 prints and writes.
+    dist::environment mpi(argc, argv);
+    const dist::communicator comm;
+    root = comm.root();
+    if (!root && !std::freopen("/dev/null", "w", stdout)) return 1;
+    std::string schedule = "dynamic";
+#endif
     CLI::App app{"Fit the signed LIF neuron to an MTJ trace and write the fitted-neuron JSON"};
     std::string trace_file, device_file, protocol_file, out = "fitted.json";
     std::size_t steps = 400, nthreads = threads::available();
@@ -42,6 +56,11 @@ int main(int argc, char** argv) {
     app.add_flag("!--no-saturation", fo.allow_saturation, "do not try the tanh saturation term");
     app.add_option("--threads", nthreads, "worker threads")->capture_default_str();
     app.add_option("--out", out, "fitted-neuron JSON to write")->capture_default_str();
+#ifdef SPINFIRE_WITH_MPI
+    app.add_option("--schedule", schedule,
+                   "MPI: which rank runs which group of devices: blocks | cyclic | dynamic")
+        ->capture_default_str();
+#endif
     CLI11_PARSE(app, argc, argv);
     try {
         threads budget(nthreads);
@@ -68,7 +87,7 @@ int main(int argc, char** argv) {
             const auto r = fit::run_protocol(std::span(&lane, 1), x).front();
             if (!r.failure.empty()) throw numeric_error(r.failure);
             tr = r.tr;
-            fit::write_trace_csv(stem + ".trace.csv", tr);
+            if (root) fit::write_trace_csv(stem + ".trace.csv", tr);
             const double spikes = double(std::max(1L, r.spikes()));
             report["energy"] = {{"input_J", r.input_energy}, {"reset_J", r.reset_energy},
                                 {"read_J", r.read_energy}, {"per_step_J", r.total_energy() / double(steps)},
@@ -85,7 +104,7 @@ int main(int argc, char** argv) {
         fmt::print("  nrmse {:.4f}  R^2 {:.4f}  one-step R^2 {:.4f}  spike agreement {:.4f} ({} device, {} model spikes)"
                    "  -> {}\n", f.quality.nrmse, f.quality.r2, f.one_step_r2, f.quality.spike_agreement,
                    f.quality.device_spikes, f.quality.model_spikes, fit::enum_name(cls));
-        fit::write_trace_csv(stem + ".model.csv", f.model_trace);
+        if (root) fit::write_trace_csv(stem + ".model.csv", f.model_trace);
         fit::parameter_spread spread{};
         if (trace_file.empty() && devices > 0) {
             fit::variability_spec vs;
@@ -96,7 +115,14 @@ int main(int argc, char** argv) {
             const auto x = fit::sweep_input(c);
             fmt::print("  variability: {} devices, +-{} nm, K_u sigma {} J/m^3, Ms sigma {} %, {} K...\n",
                        devices, tol_nm, vs.ku_sigma, 100 * vs.ms_rel_sigma, temperature);
+#ifdef SPINFIRE_WITH_MPI
+            const auto v = dist::run_variability(
+                comm, dev, proto, vs, x, {}, fo,
+                dist::parse_enum(schedule, static_cast<dist::schedule*>(nullptr), "--schedule"));
+            if (!root) return 0; // rank 0 holds the summary and writes every file
+#else
             const auto v = fit::run_variability(dev, proto, vs, x, {}, fo);
+#endif
             spread = v.spread;
             report["variability"] = fit::to_json(v);
             report["variability"]["spec"] = io::to_json(vs);
@@ -105,6 +131,7 @@ int main(int argc, char** argv) {
                        v.beta.mean, v.beta.std, v.gain.mean, v.gain.std, v.read_noise.mean,
                        100 * v.sign_error_rate, 100 * v.missed_rate, 100 * v.extra_rate);
         }
+        if (!root) return 0;
         fit::fitted_neuron n;
         if (trace_file.empty()) n = fit::make_fitted_neuron(f, dev, proto, spread);
         else {
@@ -124,6 +151,9 @@ int main(int argc, char** argv) {
                    trace_file.empty() ? ", " + stem + ".trace.csv" : "");
     } catch (const std::exception& e) {
         fmt::print(stderr, "fit_signed_lif: {}\n", e.what());
+#ifdef SPINFIRE_WITH_MPI
+        if (comm.size() > 1) dist::environment::abort(1); // the other ranks may wait in a collective
+#endif
         return 1;
     }
 }

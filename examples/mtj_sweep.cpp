@@ -19,6 +19,9 @@
 #include <spinfire/core/threads.hpp>
 #include <spinfire/device/presets.hpp>
 #include <spinfire/fit.hpp>
+#ifdef SPINFIRE_WITH_MPI // built with -DSPINFIRE_WITH_MPI=ON: mpirun -np N mtj_sweep ...
+#include <spinfire/dist.hpp>
+#endif
 
 using namespace spinfire;
 
@@ -40,6 +43,11 @@ vec3<double> parse_axis(const std::string& s, const char* what) {
 } // namespace
 
 int main(int argc, char** argv) {
+#ifdef SPINFIRE_WITH_MPI
+    dist::environment mpi(argc, argv);
+    const dist::communicator comm;
+    std::string schedule = "dynamic";
+#endif
     CLI::App app{"Sweep MTJ free-layer dimensions, drive, damping and temperature; fit the signed "
                  "LIF at every point and classify it"};
     fit::sweep_grid grid;
@@ -76,6 +84,11 @@ int main(int argc, char** argv) {
     app.add_option("--out", out, "output directory")->capture_default_str();
     app.add_flag("--combinations", combinations,
                  "run every mechanism x polarizer (W, L, -L) x readout (W, L) on the grid's first point");
+#ifdef SPINFIRE_WITH_MPI
+    app.add_option("--schedule", schedule,
+                   "MPI: which rank runs which chunk: blocks | cyclic | dynamic")
+        ->capture_default_str();
+#endif
     CLI11_PARSE(app, argc, argv);
 
     try {
@@ -95,6 +108,9 @@ int main(int argc, char** argv) {
         io::json report = {{"device", io::to_json(cfg.device)}, {"protocol", fit::to_json(cfg.proto)},
                            {"grid", io::to_json(grid)}, {"steps", cfg.steps}, {"threads", nthreads}};
 
+#ifdef SPINFIRE_WITH_MPI
+        if (combinations && !comm.root()) return 0; // a handful of lanes: rank 0 alone
+#endif
         if (combinations) {
             // One lane per (mechanism, polarizer, readout) at the grid's first point.
             const auto p0 = fit::grid_point(grid, 0);
@@ -146,17 +162,32 @@ int main(int argc, char** argv) {
         }
 
         const std::size_t n = fit::grid_size(grid);
-        fmt::print("mtj_sweep: {} points x {} steps ({} {} pol ({:g},{:g},{:g}) read ({:g},{:g},{:g})), {} threads\n",
-                   n, cfg.steps, fit::enum_name(cfg.proto.input), fit::enum_name(cfg.proto.reset),
-                   cfg.proto.polarizer.x, cfg.proto.polarizer.y, cfg.proto.polarizer.z, cfg.proto.readout.x,
-                   cfg.proto.readout.y, cfg.proto.readout.z, nthreads);
+        bool root = true;
+#ifdef SPINFIRE_WITH_MPI
+        root = comm.root();
+        report["ranks"] = comm.size();
+#endif
+        if (root)
+            fmt::print("mtj_sweep: {} points x {} steps ({} {} pol ({:g},{:g},{:g}) read ({:g},{:g},{:g})), {} threads\n",
+                       n, cfg.steps, fit::enum_name(cfg.proto.input), fit::enum_name(cfg.proto.reset),
+                       cfg.proto.polarizer.x, cfg.proto.polarizer.y, cfg.proto.polarizer.z, cfg.proto.readout.x,
+                       cfg.proto.readout.y, cfg.proto.readout.z, nthreads);
         const auto t0 = std::chrono::steady_clock::now();
-        auto rows = fit::run_sweep(cfg, grid, [&](std::size_t done, std::size_t total) {
+        auto progress = [&](std::size_t done, std::size_t total) {
+            if (!root) return;
             const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
             const double rate = double(done) / s;
             fmt::print("  [{}/{}] {:.1f} points/s, ETA {:.0f} s\n", done, total, rate, double(total - done) / rate);
             std::fflush(stdout);
-        });
+        };
+#ifdef SPINFIRE_WITH_MPI
+        auto rows = dist::run_sweep(comm, cfg, grid,
+                                    dist::parse_enum(schedule, static_cast<dist::schedule*>(nullptr), "--schedule"),
+                                    progress);
+        if (!root) return 0; // rank 0 holds every row and writes every file
+#else
+        auto rows = fit::run_sweep(cfg, grid, progress);
+#endif
         const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         fit::write_sweep_csv(out + "/sweep.csv", rows);
         report["seconds"] = secs;
@@ -185,6 +216,9 @@ int main(int argc, char** argv) {
                    report["classes"].dump(), out, out);
     } catch (const std::exception& e) {
         fmt::print(stderr, "mtj_sweep: {}\n", e.what());
+#ifdef SPINFIRE_WITH_MPI
+        if (comm.size() > 1) dist::environment::abort(1); // the other ranks may wait in a collective
+#endif
         return 1;
     }
 }

@@ -6,7 +6,8 @@ set -euo pipefail
 # recommends are not installed below.
 pkgs=(build-essential cmake ninja-build libxtensor-dev libxsimd-dev libboost-dev libtbb-dev
       libdnnl-dev ocl-icd-opencl-dev libbenchmark-dev doctest-dev libcli11-dev
-      nlohmann-json3-dev libfmt-dev libstb-dev gnuplot-nox python3-numpy)
+      nlohmann-json3-dev libfmt-dev libstb-dev gnuplot-nox python3-numpy
+      libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

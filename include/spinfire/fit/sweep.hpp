@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <oneapi/tbb/parallel_for.h>
+#include <span>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -162,72 +163,100 @@ inline protocol_lane sweep_lane(const sweep_config& c, const sweep_point& p) {
     return l;
 }
 
-/// Runs the sweep; progress(done, total) is called after each chunk.
-inline std::vector<sweep_row> run_sweep(
-    const sweep_config& c, const sweep_grid& g,
-    const std::function<void(std::size_t, std::size_t)>& progress = {}) {
+/// A sweep cut into chunks that run independently: each chunk is one ensemble run sharing
+/// one clock, and lane i of a chunk draws noise stream `begin + i`, so a chunk's rows do not
+/// depend on which process or in which order the chunks run (what dist/ relies on).
+struct sweep_plan {
+    std::vector<double> x;            // the input sequence of every point
+    std::vector<sweep_row> rows;      // every point; setup failures already filled in
+    std::vector<protocol_lane> lanes; // every point's lane (unused where setup failed)
+    struct chunk {
+        std::size_t begin, end; // points [begin, end)
+    };
+    std::vector<chunk> chunks;
+};
+
+inline sweep_plan plan_sweep(const sweep_config& c, const sweep_grid& g) {
     const std::size_t n = grid_size(g);
     if (c.chunk == 0) throw parameter_error("chunk", "must be >= 1");
-    const auto x = sweep_input(c);
-    std::vector<sweep_row> rows(n);
-    std::vector<protocol_lane> all(n);
+    sweep_plan plan;
+    plan.x = sweep_input(c);
+    plan.rows.resize(n);
+    plan.lanes.resize(n);
     std::vector<char> ok(n, 1);
     for (std::size_t i = 0; i < n; ++i) {
-        rows[i].index = i;
-        rows[i].point = grid_point(g, i);
+        auto& row = plan.rows[i];
+        row.index = i;
+        row.point = grid_point(g, i);
         try {
-            all[i] = sweep_lane(c, rows[i].point);
-            validate(all[i].proto);
+            plan.lanes[i] = sweep_lane(c, row.point);
+            validate(plan.lanes[i].proto);
         } catch (const parameter_error& e) { // e.g. no stable state to match the step to
-            rows[i].failure = e.what();
+            row.failure = e.what();
             ok[i] = 0;
         }
     }
     auto same_clock = [&](std::size_t i, std::size_t j) {
-        const auto &a = all[i].proto, &b = all[j].proto;
+        const auto &a = plan.lanes[i].proto, &b = plan.lanes[j].proto;
         return a.step_ns == b.step_ns && a.pulse_ns == b.pulse_ns &&
-               (rows[i].point.temperature > 0) == (rows[j].point.temperature > 0);
+               (plan.rows[i].point.temperature > 0) == (plan.rows[j].point.temperature > 0);
     };
-    std::size_t begin = 0;
-    while (begin < n) {
+    for (std::size_t begin = 0; begin < n;) {
         if (!ok[begin]) {
             ++begin;
-            if (progress) progress(begin, n);
             continue;
         }
         // A chunk shares one clock and never mixes T = 0 and T > 0 points (RK4 vs Heun).
         std::size_t end = begin + 1;
         while (end < n && end - begin < c.chunk && ok[end] && same_clock(begin, end)) ++end;
-        const std::vector<protocol_lane> lanes(all.begin() + std::ptrdiff_t(begin), all.begin() + std::ptrdiff_t(end));
-        run_settings rs;
-        rs.seed = c.noise_seed;
-        rs.first_stream = begin;
-        const auto res = run_protocol(lanes, x, rs);
-        oneapi::tbb::parallel_for(std::size_t(0), end - begin, [&](std::size_t k) {
-            auto& row = rows[begin + k];
-            const auto& r = res[k];
-            row.step_ns = lanes[k].proto.step_ns;
-            if (!r.failure.empty()) {
-                row.failure = r.failure;
-                return;
-            }
-            try {
-                const auto f = fit_signed_lif(r.tr, c.fit);
-                row.model = f.model;
-                row.quality = f.quality;
-                row.spikes = f.spikes;
-                row.one_step_r2 = f.one_step_r2;
-                row.cls = classify(f, c.classes);
-            } catch (const error& e) {
-                row.failure = e.what();
-            }
-            row.energy_per_step = r.total_energy() / double(x.size());
-            row.energy_per_spike = r.spikes() ? r.total_energy() / double(r.spikes()) : 0.0;
-        });
+        plan.chunks.push_back({begin, end});
         begin = end;
-        if (progress) progress(begin, n);
     }
-    return rows;
+    return plan;
+}
+
+/// Runs chunk k of the plan: simulates, fits and classifies its points into plan.rows.
+inline void run_sweep_chunk(const sweep_config& c, sweep_plan& plan, std::size_t k) {
+    const auto [begin, end] = plan.chunks.at(k);
+    const std::span<const protocol_lane> lanes(plan.lanes.data() + begin, end - begin);
+    run_settings rs;
+    rs.seed = c.noise_seed;
+    rs.first_stream = begin;
+    const auto res = run_protocol(lanes, plan.x, rs);
+    oneapi::tbb::parallel_for(std::size_t(0), end - begin, [&](std::size_t i) {
+        auto& row = plan.rows[begin + i];
+        const auto& r = res[i];
+        row.step_ns = lanes[i].proto.step_ns;
+        if (!r.failure.empty()) {
+            row.failure = r.failure;
+            return;
+        }
+        try {
+            const auto f = fit_signed_lif(r.tr, c.fit);
+            row.model = f.model;
+            row.quality = f.quality;
+            row.spikes = f.spikes;
+            row.one_step_r2 = f.one_step_r2;
+            row.cls = classify(f, c.classes);
+        } catch (const error& e) {
+            row.failure = e.what();
+        }
+        row.energy_per_step = r.total_energy() / double(plan.x.size());
+        row.energy_per_spike = r.spikes() ? r.total_energy() / double(r.spikes()) : 0.0;
+    });
+}
+
+/// Runs the sweep; progress(done, total) is called after each chunk.
+inline std::vector<sweep_row> run_sweep(
+    const sweep_config& c, const sweep_grid& g,
+    const std::function<void(std::size_t, std::size_t)>& progress = {}) {
+    auto plan = plan_sweep(c, g);
+    const std::size_t n = plan.rows.size();
+    for (std::size_t k = 0; k < plan.chunks.size(); ++k) {
+        run_sweep_chunk(c, plan, k);
+        if (progress) progress(k + 1 < plan.chunks.size() ? plan.chunks[k].end : n, n);
+    }
+    return std::move(plan.rows);
 }
 
 // ---- CSV ----------------------------------------------------------------------------------

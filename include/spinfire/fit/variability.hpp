@@ -7,6 +7,7 @@
 // the fitted-neuron file carries so a network can sample a device per neuron.
 #include <algorithm>
 #include <cmath>
+#include <span>
 #include <oneapi/tbb/parallel_for.h>
 #include <string>
 #include <vector>
@@ -93,65 +94,111 @@ struct variability_result {
     parameter_spread spread{};
 };
 
-/// Samples spec.devices devices around `nominal`, runs them under protocol p with input x,
-/// fits each, and summarizes. Throws when the nominal device cannot be fitted.
-inline variability_result run_variability(const device::mtj& nominal, const protocol& p,
-                                          const variability_spec& spec, std::span<const double> x,
-                                          const sot_line& line = {}, const fit_options& fo = {}) {
+/// What one Monte Carlo device contributes to the summary (failure: why it has none).
+struct device_outcome {
+    std::string failure;
+    signed_lif_params model{};
+    double nrmse = 0;
+    double read_noise = 0; // RMS one-step residual of the device's own fit (units of V)
+    spike_comparison spikes{};
+};
+
+/// A variability study cut into devices that run independently: device i draws its
+/// geometry from (spec.seed, i) and its thermal noise from stream i, whichever process runs
+/// it and with whatever other devices (what dist/ relies on).
+struct variability_plan {
+    fit_result nominal;
+    std::vector<device::mtj> devices;
+    std::vector<protocol_lane> lanes;
+};
+
+/// Validates, fits the nominal device at 0 K (throws when it cannot be fitted) and draws the
+/// devices.
+inline variability_plan plan_variability(const device::mtj& nominal, const protocol& p,
+                                         const variability_spec& spec, std::span<const double> x,
+                                         const sot_line& line = {}, const fit_options& fo = {}) {
     validate_spread(nominal, spec);
     if (spec.devices < 2) throw parameter_error("devices", "must be >= 2");
-    variability_result out;
+    variability_plan plan;
     {
         device::mtj d0 = nominal;
         d0.temperature = 0;
         const protocol_lane l{d0, p, line};
         const auto r = run_protocol(std::span(&l, 1), x).front();
         if (!r.failure.empty()) throw numeric_error("nominal device failed: " + r.failure);
-        out.nominal = fit_signed_lif(r.tr, fo);
+        plan.nominal = fit_signed_lif(r.tr, fo);
     }
-    std::vector<protocol_lane> lanes;
     for (long i = 0; i < spec.devices; ++i) {
-        const device::mtj d = draw_device(nominal, spec, std::uint64_t(i));
-        out.devices.push_back(d);
-        lanes.push_back({d, p, line});
+        plan.devices.push_back(draw_device(nominal, spec, std::uint64_t(i)));
+        plan.lanes.push_back({plan.devices.back(), p, line});
     }
+    return plan;
+}
+
+/// Runs devices [begin, end) of the plan.
+inline std::vector<device_outcome> run_devices(const variability_plan& plan,
+                                               const variability_spec& spec,
+                                               std::span<const double> x, std::size_t begin,
+                                               std::size_t end, const fit_options& fo = {}) {
+    if (begin > end || end > plan.lanes.size())
+        throw parameter_error("devices", "range [" + std::to_string(begin) + ", " +
+                                             std::to_string(end) + ") outside the plan's " +
+                                             std::to_string(plan.lanes.size()));
+    std::vector<device_outcome> out(end - begin);
+    if (begin == end) return out;
     run_settings rs;
     rs.seed = std::uint64_t(spec.seed);
-    const auto res = run_protocol(lanes, x, rs);
-    std::vector<fit_result> fits(lanes.size());
-    std::vector<std::string> why(lanes.size());
-    oneapi::tbb::parallel_for(std::size_t(0), lanes.size(), [&](std::size_t i) {
+    rs.first_stream = begin;
+    const auto res =
+        run_protocol(std::span(plan.lanes).subspan(begin, end - begin), x, rs);
+    oneapi::tbb::parallel_for(std::size_t(0), out.size(), [&](std::size_t i) {
+        auto& o = out[i];
         if (!res[i].failure.empty()) {
-            why[i] = res[i].failure;
+            o.failure = res[i].failure;
             return;
         }
         try {
-            fits[i] = fit_signed_lif(res[i].tr, fo);
+            const auto f = fit_signed_lif(res[i].tr, fo);
+            o.model = f.model;
+            o.nrmse = f.quality.nrmse;
+            const auto& tr = res[i].tr;
+            double sse = 0;
+            for (std::size_t t = 0; t < tr.size(); ++t) {
+                const double d =
+                    tr.h[t] - membrane_input(f.model, t ? tr.v[t - 1] : tr.v0, tr.x[t]);
+                sse += d * d;
+            }
+            o.read_noise = std::sqrt(sse / double(tr.size()));
+            o.spikes = compare_spikes(plan.nominal.model_trace.s, tr.s);
         } catch (const error& e) {
-            why[i] = e.what();
+            o.failure = e.what();
         }
     });
+    return out;
+}
+
+/// The distribution of the devices' fits and spike errors (outcomes in device order).
+inline variability_result summarize_variability(variability_plan plan,
+                                                const std::vector<device_outcome>& outcomes) {
+    if (outcomes.size() != plan.devices.size())
+        throw parameter_error("outcomes", "one per device expected");
+    variability_result out;
+    out.nominal = std::move(plan.nominal);
+    out.devices = std::move(plan.devices);
     std::vector<double> b, g, tp, tn, e, rn;
     long ref_spikes = 0, sign = 0, missed = 0, extra = 0;
-    for (std::size_t i = 0; i < lanes.size(); ++i) {
-        if (!why[i].empty()) {
-            out.failures.push_back("device " + std::to_string(i) + ": " + why[i]);
+    for (std::size_t i = 0; i < outcomes.size(); ++i) {
+        const auto& o = outcomes[i];
+        if (!o.failure.empty()) {
+            out.failures.push_back("device " + std::to_string(i) + ": " + o.failure);
             continue;
         }
-        const auto& f = fits[i];
-        out.fits.push_back(f.model);
-        b.push_back(f.model.beta), g.push_back(f.model.gain);
-        tp.push_back(f.model.theta_pos), tn.push_back(f.model.theta_neg);
-        e.push_back(f.quality.nrmse);
-        // Read noise: RMS one-step residual of the device's own fit (thermal jitter in V).
-        const auto& tr = res[i].tr;
-        double sse = 0;
-        for (std::size_t t = 0; t < tr.size(); ++t) {
-            const double d = tr.h[t] - membrane_input(f.model, t ? tr.v[t - 1] : tr.v0, tr.x[t]);
-            sse += d * d;
-        }
-        rn.push_back(std::sqrt(sse / double(tr.size())));
-        const auto c = compare_spikes(out.nominal.model_trace.s, tr.s);
+        out.fits.push_back(o.model);
+        b.push_back(o.model.beta), g.push_back(o.model.gain);
+        tp.push_back(o.model.theta_pos), tn.push_back(o.model.theta_neg);
+        e.push_back(o.nrmse);
+        rn.push_back(o.read_noise);
+        const auto& c = o.spikes;
         ref_spikes += c.device_spikes(), sign += c.sign_errors, missed += c.missed,
             extra += c.extra;
     }
@@ -166,6 +213,16 @@ inline variability_result run_variability(const device::mtj& nominal, const prot
     out.spread = {rel(out.beta), rel(out.gain), rel(out.theta_pos), rel(out.theta_neg),
                   out.read_noise.mean};
     return out;
+}
+
+/// Samples spec.devices devices around `nominal`, runs them under protocol p with input x,
+/// fits each, and summarizes. Throws when the nominal device cannot be fitted.
+inline variability_result run_variability(const device::mtj& nominal, const protocol& p,
+                                          const variability_spec& spec, std::span<const double> x,
+                                          const sot_line& line = {}, const fit_options& fo = {}) {
+    auto plan = plan_variability(nominal, p, spec, x, line, fo);
+    const auto outcomes = run_devices(plan, spec, x, 0, plan.lanes.size(), fo);
+    return summarize_variability(std::move(plan), outcomes);
 }
 
 inline io::json to_json(const variability_result& r) {

@@ -1,0 +1,6 @@
+#pragma once
+// spinfire::dist: MPI (only with -DSPINFIRE_WITH_MPI=ON; link spinfire::dist).
+#include "spinfire/dist/mpi.hpp"
+#include "spinfire/dist/pack.hpp"
+#include "spinfire/dist/schedule.hpp"
+#include "spinfire/dist/sweep.hpp"
