@@ -8,6 +8,9 @@
 #include <spinfire/core/threads.hpp>
 #include <spinfire/io/json.hpp>
 
+#include <csignal>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "test_support.hpp"
@@ -161,6 +164,39 @@ TEST_CASE("io: a crash mid-write leaves <file>.tmp.<pid>; remove_stale_temporari
     CHECK_FALSE(std::filesystem::exists(dead));
     CHECK(std::filesystem::exists(alive));
     CHECK(std::filesystem::exists(other));
+}
+
+TEST_CASE("io: a full disk is a clear error and the earlier file survives") {
+    // The disk fills in a child: RLIMIT_FSIZE makes writes past 64 KiB fail with EFBIG, as
+    // ENOSPC would (SIGXFSZ ignored), without touching the parent's limits.
+    const auto dir = test::scratch_dir("full_disk");
+    const auto f = (dir / "report.json").string();
+    io::write_json_file(f, io::json{{"epoch", 7}});
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        std::signal(SIGXFSZ, SIG_IGN);
+        const rlimit lim{64 * 1024, 64 * 1024};
+        if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) ::_exit(3);
+        try {
+            io::write_json_file(f, io::json{{"big", std::string(1 << 20, 'x')}});
+        } catch (const data_error& e) {
+            const std::string what = e.what();
+            const bool named = what.find(f) != std::string::npos &&
+                               what.find("disk full") != std::string::npos;
+            ::_exit(named ? 0 : 2);
+        } catch (...) {
+            ::_exit(4);
+        }
+        ::_exit(1); // the write claimed success
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0); // 1: no error, 2: unclear message, 3: no rlimit, 4: other
+    CHECK(io::read_json_file(f)["epoch"] == 7);
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+        CHECK(e.path().filename().string().find(".tmp.") == std::string::npos);
 }
 
 TEST_CASE("threads: a budget is bounded (4 x the hardware threads, at least 16)") {
