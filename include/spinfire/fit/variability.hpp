@@ -149,8 +149,7 @@ inline std::vector<device_outcome> run_devices(const variability_plan& plan,
     run_settings rs;
     rs.seed = std::uint64_t(spec.seed);
     rs.first_stream = begin;
-    const auto res =
-        run_protocol(std::span(plan.lanes).subspan(begin, end - begin), x, rs);
+    const auto res = run_protocol(std::span(plan.lanes).subspan(begin, end - begin), x, rs);
     oneapi::tbb::parallel_for(std::size_t(0), out.size(), [&](std::size_t i) {
         auto& o = out[i];
         if (!res[i].failure.empty()) {

@@ -182,8 +182,8 @@ TEST_CASE("io: a full disk is a clear error and the earlier file survives") {
             io::write_json_file(f, io::json{{"big", std::string(1 << 20, 'x')}});
         } catch (const data_error& e) {
             const std::string what = e.what();
-            const bool named = what.find(f) != std::string::npos &&
-                               what.find("disk full") != std::string::npos;
+            const bool named =
+                what.find(f) != std::string::npos && what.find("disk full") != std::string::npos;
             ::_exit(named ? 0 : 2);
         } catch (...) {
             ::_exit(4);
