@@ -4,6 +4,8 @@
 //   train_cifar10 --data cifar-10-batches-bin --out runs/ideal --neuron ideal --time-budget 10
 //   train_cifar10 --data ... --out runs/mtj --neuron mtj --epochs 30       (Ctrl-C, then --resume)
 //   train_cifar10 --data ... --out runs/eval --evaluate runs/mtj/checkpoint.bin
+//   mpirun -np 4 train_cifar10 --data ... --out runs/dp --threads 1 [--sync-bn]
+//       (built with -DSPINFIRE_WITH_MPI=ON: data-parallel, each rank a quarter of --batch)
 //
 // Writes <out>/metrics.jsonl (per epoch), metrics.json (final, with test_accuracy),
 // evaluation.json, confusion.csv/png, checkpoint.bin/json and weights/*.npy + manifest.json.
@@ -19,6 +21,9 @@
 #include <spinfire/data/image_source.hpp>
 #include <spinfire/train.hpp>
 #include <spinfire/train/cli.hpp>
+#ifdef SPINFIRE_WITH_MPI // built with -DSPINFIRE_WITH_MPI=ON: mpirun -np N train_cifar10 ...
+#include <spinfire/dist.hpp>
+#endif
 
 namespace {
 
@@ -27,7 +32,7 @@ using namespace spinfire;
 template <class Net>
 int run(Net net, const std::string& name, const data::image_set* train_set,
         const data::image_set& test_set, const train::run_options& o, io::json dataset,
-        const std::string& checkpoint) {
+        const std::string& checkpoint, const train::parallel_options& parallel) {
     const auto norm = data::cifar10_normalization();
     const data::image_source test_src(test_set, norm);
     train::run_description d{name, std::move(dataset), test_set.class_names};
@@ -48,7 +53,7 @@ int run(Net net, const std::string& name, const data::image_set* train_set,
     aug.alternate_flip = o.alternate_flip;
     aug.cutout = o.cutout;
     const data::image_source train_src(*train_set, norm, aug);
-    train::trainer<Net, data::image_source> t(net, train_src, test_src, o, d);
+    train::trainer<Net, data::image_source> t(net, train_src, test_src, o, d, parallel);
     t.run();
     return 0;
 }
@@ -57,10 +62,22 @@ int run(Net net, const std::string& name, const data::image_set* train_set,
 
 int main(int argc, char** argv) {
     train::prefer_passive_openmp(argv);
+    train::parallel_options parallel;
+#ifdef SPINFIRE_WITH_MPI
+    // Every rank trains on its shard of each global batch; only rank 0 prints and writes.
+    dist::environment mpi(argc, argv);
+    const dist::communicator comm;
+    if (!comm.root() && !std::freopen("/dev/null", "w", stdout)) return 1;
+    dist::data_parallel replicas(comm);
+    if (comm.size() > 1) parallel.replicas = &replicas;
+#endif
     CLI::App app{
         "Train a signed-LIF spiking network on CIFAR-10 (official binary release or image folder)"};
     train::run_options o = train::cifar10_recipe();
     train::add_options(app, o);
+#ifdef SPINFIRE_WITH_MPI
+    train::add_parallel_options(app, parallel);
+#endif
     std::string net_name = "fast", cache, checkpoint;
     int width = 32;
     app.add_option(
@@ -88,6 +105,9 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
     try {
         train::check_device_loop(o, !checkpoint.empty());
+#ifdef SPINFIRE_WITH_MPI
+        if (!checkpoint.empty() && !comm.root()) return 0; // rank 0 evaluates alone
+#endif
         // Reject a width the chosen network is not built for before any data is loaded.
         const bool width_ok =
             net_name == "vgg_s" || (net_name == "deep" && width == 32) ||
@@ -100,11 +120,17 @@ int main(int argc, char** argv) {
                                               net_name, width));
         threads budget(o.threads);
         const bool binary = data::is_cifar10_binary_dir(o.data, data::split::test);
+#ifdef SPINFIRE_WITH_MPI
+        if (!comm.root()) comm.barrier(); // rank 0 fills the --cache first, the others read it
+#endif
         data::image_set train_set;
         if (checkpoint.empty())
             train_set = data::load_cifar10(o.data, data::split::train, {o.train_per_class, cache});
         const data::image_set test_set =
             data::load_cifar10(o.data, data::split::test, {o.test_per_class, cache});
+#ifdef SPINFIRE_WITH_MPI
+        if (comm.root()) comm.barrier();
+#endif
         io::json dataset = {
             {"name", "CIFAR-10"},
             {"source", binary ? "official binary release" : "image folder (e.g. the JPEG copy)"},
@@ -114,7 +140,8 @@ int main(int argc, char** argv) {
         fmt::print("CIFAR-10 from {} ({}): {} training, {} test images\n", o.data,
                    dataset["source"].get<std::string>(), train_set.size(), test_set.size());
         auto train_or_evaluate = [&](auto net, const std::string& name) {
-            return run(std::move(net), name, &train_set, test_set, o, dataset, checkpoint);
+            return run(std::move(net), name, &train_set, test_set, o, dataset, checkpoint,
+                       parallel);
         };
         if (net_name == "vgg_s")
             return train_or_evaluate(train::vgg_s<train::neuron_model>(), "vgg_s");
@@ -137,6 +164,10 @@ int main(int argc, char** argv) {
         return train_or_evaluate(train::cifar10_fast<train::neuron_model, 32>(), fast);
     } catch (const std::exception& e) { // spinfire::error and the standard library's
         fmt::print(stderr, "error: {}\n", e.what());
+#ifdef SPINFIRE_WITH_MPI
+        if (comm.size() > 1)
+            dist::environment::abort(1); // the other ranks may wait in a collective
+#endif
         return 1;
     }
 }

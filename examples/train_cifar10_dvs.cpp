@@ -5,6 +5,8 @@
 //
 //   train_cifar10_dvs --data CIFAR10-DVS --out runs/dvs --neuron mtj --split 9:1
 //   train_cifar10_dvs --data ... --out runs/eval --evaluate runs/dvs/checkpoint.bin
+//   mpirun -np 2 train_cifar10_dvs --data ... --out runs/dp --threads 1 [--sync-bn]
+//       (built with -DSPINFIRE_WITH_MPI=ON: data-parallel, each rank half of --batch)
 //
 // Same options, progress, metrics, checkpoints and outputs as train_cifar10.
 #include <cstdio>
@@ -17,6 +19,9 @@
 #include <spinfire/data/frame_source.hpp>
 #include <spinfire/train.hpp>
 #include <spinfire/train/cli.hpp>
+#ifdef SPINFIRE_WITH_MPI // built with -DSPINFIRE_WITH_MPI=ON: mpirun -np N train_cifar10_dvs ...
+#include <spinfire/dist.hpp>
+#endif
 
 namespace {
 
@@ -30,9 +35,21 @@ constexpr std::size_t width = 8;
 
 int main(int argc, char** argv) {
     train::prefer_passive_openmp(argv);
+    train::parallel_options parallel;
+#ifdef SPINFIRE_WITH_MPI
+    // Every rank trains on its shard of each global batch; only rank 0 prints and writes.
+    dist::environment mpi(argc, argv);
+    const dist::communicator comm;
+    if (!comm.root() && !std::freopen("/dev/null", "w", stdout)) return 1;
+    dist::data_parallel replicas(comm);
+    if (comm.size() > 1) parallel.replicas = &replicas;
+#endif
     CLI::App app{"Train a signed-LIF spiking network on CIFAR10-DVS (real or emulated)"};
     train::run_options o = train::cifar10_dvs_recipe();
     train::add_options(app, o);
+#ifdef SPINFIRE_WITH_MPI
+    train::add_parallel_options(app, parallel);
+#endif
     std::string split = "9:1", cache, checkpoint;
     app.add_option("--split", split,
                    "9:1 (per class, the last tenth by index is test) | 0-699 (TET: 0-699 train, "
@@ -58,6 +75,9 @@ int main(int argc, char** argv) {
                                        : data::dvs_split_rule::all_test;
         dopt.cache_dir = cache.empty() ? o.out + "/frames" : cache;
         std::filesystem::create_directories(dopt.cache_dir);
+#ifdef SPINFIRE_WITH_MPI
+        if (!comm.root()) comm.barrier(); // rank 0 fills the frame cache first, the others read it
+#endif
         data::frame_set train_set;
         if (checkpoint.empty()) {
             dopt.max_per_class = o.train_per_class;
@@ -65,6 +85,9 @@ int main(int argc, char** argv) {
         }
         dopt.max_per_class = o.test_per_class;
         const data::frame_set test_set = data::load_cifar10_dvs(o.data, data::split::test, dopt);
+#ifdef SPINFIRE_WITH_MPI
+        if (comm.root()) comm.barrier();
+#endif
         const bool emulated = std::filesystem::exists(std::filesystem::path(o.data) / "README.txt");
         io::json dataset = {
             {"name", emulated ? "CIFAR10-DVS (EMULATED, see README.txt)" : "CIFAR10-DVS"},
@@ -86,6 +109,9 @@ int main(int argc, char** argv) {
         const data::frame_source test_src(test_set);
         train::run_description d{name, dataset, test_set.class_names};
         if (!checkpoint.empty()) {
+#ifdef SPINFIRE_WITH_MPI
+            if (!comm.root()) return 0; // rank 0 evaluates alone
+#endif
             const auto e = train::evaluate_checkpoint(net, test_src, o, d, checkpoint);
             fmt::print(
                 "test accuracy {:.2f} % on {} recordings; spikes +{:.4f} -{:.4f}; written to {}\n",
@@ -95,10 +121,15 @@ int main(int argc, char** argv) {
         data::frame_augment_options aug; // flip + shifts up to 5 pixels
         aug.alternate_flip = o.alternate_flip;
         const data::frame_source train_src(train_set, aug);
-        train::trainer<decltype(net), data::frame_source> t(net, train_src, test_src, o, d);
+        train::trainer<decltype(net), data::frame_source> t(net, train_src, test_src, o, d,
+                                                            parallel);
         t.run();
     } catch (const std::exception& e) {
         fmt::print(stderr, "error: {}\n", e.what());
+#ifdef SPINFIRE_WITH_MPI
+        if (comm.size() > 1)
+            dist::environment::abort(1); // the other ranks may wait in a collective
+#endif
         return 1;
     }
     return 0;

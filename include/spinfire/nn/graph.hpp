@@ -26,6 +26,7 @@
 
 #include "spinfire/nn/detail/dnnl.hpp"
 #include "spinfire/nn/parameter.hpp"
+#include "spinfire/nn/replicas.hpp"
 #include "spinfire/nn/tensor.hpp"
 
 namespace spinfire::nn {
@@ -313,6 +314,12 @@ private:
         // a packed spiking layer's own output is gone: spiking layers never read y
         l.backward(x, out_[I], *g_, dx, ctx);
         g_ = dx;
+        // a residual block's layers announce their own gradients, in its body's chain
+        if constexpr (!requires { l.body(); }) {
+            if (ctx.replicas)
+                l.visit_parameters(
+                    [&](const char*, parameter& p) { ctx.replicas->gradient_ready(p); });
+        }
     }
 
     /// Gradient buffers are kept per element count (two each, so dx never aliases dy):

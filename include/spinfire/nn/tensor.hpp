@@ -11,6 +11,8 @@
 
 namespace spinfire::nn {
 
+class replica_group; // nn/replicas.hpp
+
 /// Per-sample shape C x H x W, known at compile time (a flat feature vector is shape<F>).
 template <std::size_t C, std::size_t H = 1, std::size_t W = 1>
 struct shape {
@@ -61,6 +63,12 @@ struct context {
     bool blocked = true;
     /// Training keeps spiking layers' outputs as int8 until backward (graph.hpp, chain).
     bool int8_spikes = true;
+    /// Data-parallel training (nn/replicas.hpp): the graph announces each layer's parameter
+    /// gradients to it as backward finishes them. Null in a single process.
+    replica_group* replicas = nullptr;
+    /// With replicas: batch norm trains on the statistics of the global batch (sums over the
+    /// processes) instead of its own shard's.
+    bool sync_bn = false;
 };
 
 /// Layout rule for every activation inside a graph: blocked (detail::blocked_tag: nChw16c

@@ -153,4 +153,12 @@ inline void add_options(CLI::App& app, run_options& o) {
     app.add_flag("--quiet", o.quiet, "no progress lines");
 }
 
+/// The data-parallel options (the training programs add them when built with MPI).
+inline void add_parallel_options(CLI::App& app, parallel_options& p) {
+    app.add_flag("--sync-bn", p.sync_bn,
+                 "under mpirun: batch norm trains on the statistics of the global batch (sums "
+                 "over the ranks in forward and backward: one process's result within float "
+                 "rounding) instead of each rank's shard (the default, cheaper)");
+}
+
 } // namespace spinfire::train

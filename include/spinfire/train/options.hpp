@@ -8,6 +8,7 @@
 
 #include "spinfire/core/error.hpp"
 #include "spinfire/core/reflect.hpp"
+#include "spinfire/nn/replicas.hpp"
 #include "spinfire/nn/tensor.hpp"
 
 namespace spinfire::train {
@@ -75,6 +76,24 @@ struct run_options {
         (device_options, device),     // simulated MTJs in --evaluate, noise-aware training
         (bool, quiet));               // no progress line
 };
+
+/// Data-parallel training: the processes and how batch norm sees their shards.
+struct parallel_options {
+    nn::replica_group* replicas = nullptr; ///< null: one process
+    bool sync_bn = false; ///< BN statistics of the global batch (else of each shard: cheaper)
+};
+
+/// The samples per process of a global batch (all of it on one process); refuses a batch
+/// that does not split evenly.
+inline std::size_t shard_batch(std::size_t batch, const nn::replica_group* replicas) {
+    if (!replicas) return batch;
+    const std::size_t p = replicas->size();
+    if (batch % p != 0)
+        throw parameter_error("batch", "the global batch " + std::to_string(batch) +
+                                           " does not split over " + std::to_string(p) +
+                                           " processes: use a multiple of " + std::to_string(p));
+    return batch / p;
+}
 
 /// Neutral values; a recipe fills in the dataset's defaults.
 inline run_options base_options() {

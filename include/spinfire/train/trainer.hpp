@@ -19,6 +19,15 @@
 // the partial-epoch sums are in the checkpoint, so stopping after k steps and resuming
 // gives the weights of an uninterrupted run bit for bit (same seed and thread count; a
 // time budget makes the schedule depend on measured time and so is not reproducible).
+//
+// Data-parallel training (parallel_options::replicas, dist::data_parallel under mpirun): the
+// data order and augmentation are those of one process with the same global batch B; each
+// of the P processes trains on samples [r B/P, (r + 1) B/P) of every global batch, from the
+// same initial model (process 0's), and the optimizer steps on the gradients averaged over
+// them, so every process keeps the same weights. The loss and accuracy are summed over the
+// processes, and process 0's training clock and any process's Ctrl-C decide the schedule and
+// the stop for all. Only process 0 evaluates, prints and writes files; on --resume every
+// process reads the checkpoint.
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -163,10 +172,13 @@ template <class Net, data::sample_source Source>
 class trainer {
 public:
     trainer(Net& net, const Source& train_set, const Source& test_set, run_options options,
-            run_description description)
+            run_description description, parallel_options parallel = {})
         : net_(&net), train_(&train_set), test_(&test_set), o_(std::move(options)),
-          d_(std::move(description)) {
+          d_(std::move(description)), parallel_(parallel),
+          root_(!parallel.replicas || parallel.replicas->rank() == 0) {
         validate(o_);
+        shard_batch(o_.batch, parallel_.replicas);
+        if (!root_) o_.quiet = true; // process 0 prints for all
         neuron_ = choose_neuron(o_.neuron, o_.input_scale == "fixed");
     }
 
@@ -178,7 +190,7 @@ public:
     run_result run() {
         const auto wall0 = clock::now();
         threads budget(o_.threads);
-        prepare_output();
+        if (root_) prepare_output();
         prepare_model();
         data::loader<Source> ld(*train_, o_.batch, true, true, o_.seed, /*drop_last*/ true);
         sitting s = prepare_schedule(ld);
@@ -226,6 +238,14 @@ private:
         }
         set_neuron(*net_, neuron_.params);
         if (o_.match_neuron) match_operating_point(net_->body(), neuron_.params);
+        if (auto* g = parallel_.replicas) { // process 0's model (whitening sums in any order)
+            std::vector<nn::parameter*> params;
+            std::vector<nn::buffer*> buffers;
+            net_->visit_parameters(
+                [&](const std::string&, nn::parameter& p) { params.push_back(&p); });
+            net_->visit_buffers([&](const std::string&, nn::buffer& b) { buffers.push_back(&b); });
+            g->share(params, buffers);
+        }
         if (o_.optimizer == "sgd")
             sgd_.emplace(*net_, nn::sgd_options{o_.lr, o_.momentum, o_.weight_decay, true});
         else
@@ -270,18 +290,31 @@ private:
         ctx.steps = o_.steps;
         ctx.prec = parse_precision(o_.precision);
         ctx.seed = o_.seed;
+        ctx.replicas = parallel_.replicas;
+        ctx.sync_bn = parallel_.sync_bn;
         detail::interrupt_flag().store(false);
         s.previous_handler = std::signal(SIGINT, detail::on_interrupt);
         s.tty = ::isatty(1) != 0;
 
+        // A process's shard r of global batch j is batch j P + r of a loader with batch B/P
+        // over the same order (P = 1, r = 0: the global batch itself).
+        const std::size_t shards = parallel_.replicas ? parallel_.replicas->size() : 1;
+        const std::size_t shard = parallel_.replicas ? parallel_.replicas->rank() : 0;
+        const data::loader<Source> by_shard(*train_, o_.batch / shards, true, true, o_.seed);
+        if (parallel_.replicas) { // e.g. the whitening took each process its own time
+            double loss = 0;
+            std::size_t correct = 0, seen = 0;
+            share_clock(loss, correct, seen);
+        }
         std::uint64_t order_epoch = ~0ull;
         std::vector<std::size_t> order;
         auto batch_at = [&](std::size_t k) {
             const std::size_t e = k / bpe_;
             if (e != order_epoch) order = ld.order(e), order_epoch = e;
-            return std::async(std::launch::async, [&ld, ord = order, e, j = k % bpe_] {
-                return ld.make_batch(ord, e, j);
-            });
+            return std::async(std::launch::async,
+                              [&by_shard, ord = order, e, j = (k % bpe_) * shards + shard] {
+                                  return by_shard.make_batch(ord, e, j);
+                              });
         };
         s.last_print = clock::now();
         s.epoch_seconds_start = train_seconds_;
@@ -297,10 +330,13 @@ private:
             ctx.steps = training_steps(o_, p);
             const nn::loss_result r = train_step(b, ctx, lr, s);
             ++step_;
-            epoch_loss_ += r.value * double(b.size());
-            epoch_correct_ += r.correct;
-            epoch_seen_ += b.size();
+            double loss = r.value * double(b.size());
+            std::size_t correct = r.correct, seen = b.size();
             train_seconds_ += std::chrono::duration<double>(clock::now() - t0).count();
+            if (parallel_.replicas) share_clock(loss, correct, seen);
+            epoch_loss_ += loss;
+            epoch_correct_ += correct;
+            epoch_seen_ += seen;
             last_lr_ = lr;
 
             const bool epoch_end = step_ % bpe_ == 0;
@@ -345,6 +381,7 @@ private:
             }
         }();
         net_->backward(r.grad, ctx);
+        if (parallel_.replicas) parallel_.replicas->average_gradients();
         if (noise_aware) clear_device(*net_);
         if (sgd_)
             sgd_->set_lr(lr), sgd_->step();
@@ -352,6 +389,20 @@ private:
             adamw_->set_lr(lr), adamw_->step();
         if (ema_) ema_->update(*net_);
         return r;
+    }
+
+    /// Sums a step's loss, correct and seen counts over the processes, and gives every
+    /// process process 0's training time and a Ctrl-C that any process received: the
+    /// schedule's progress and the stop must be the same everywhere.
+    void share_clock(double& loss, std::size_t& correct, std::size_t& seen) {
+        double v[5] = {loss, double(correct), double(seen), root_ ? train_seconds_ : 0.0,
+                       detail::interrupt_flag().load() ? 1.0 : 0.0};
+        parallel_.replicas->sum(v, 5);
+        loss = v[0];
+        correct = std::size_t(v[1]);
+        seen = std::size_t(v[2]);
+        train_seconds_ = v[3];
+        if (v[4] > 0) detail::interrupt_flag().store(true);
     }
 
     /// A progress line at each epoch's end and every second (30 s when not a terminal).
@@ -384,7 +435,7 @@ private:
             (s.total > 0 && step_ >= s.total) || (s.budget_s > 0 && train_seconds_ >= s.budget_s);
         io::json rec = epoch_record(epoch, train_seconds_ - s.epoch_seconds_start,
                                     step_ - s.epoch_steps_start);
-        if (!last && o_.eval_every > 0 && epoch % o_.eval_every == 0) {
+        if (root_ && !last && o_.eval_every > 0 && epoch % o_.eval_every == 0) {
             const evaluation ev =
                 averaged([&] { return evaluate(*net_, *test_, eval_settings_(), d_.class_names); });
             add_eval(rec, ev);
@@ -421,6 +472,7 @@ private:
         res.steps = step_;
         res.epochs = double(step_) / double(bpe_);
         res.train_seconds = train_seconds_;
+        if (!root_) return res;
         res.test =
             averaged([&] { return evaluate(*net_, *test_, eval_settings_(), d_.class_names); });
         write_evaluation(o_.out, res.test);
@@ -475,6 +527,10 @@ private:
         m["machine"] = {{"threads", o_.threads},
                         {"hardware_threads", std::thread::hardware_concurrency()},
                         {"native_bf16", nn::detail::native_bf16()}};
+        if (parallel_.replicas)
+            m["data_parallel"] = {{"processes", parallel_.replicas->size()},
+                                  {"batch_per_process", o_.batch / parallel_.replicas->size()},
+                                  {"sync_bn", parallel_.sync_bn}};
         return m;
     }
     /// Patch statistics from 10,000 training images spread over the set (~2 s here).
@@ -540,6 +596,7 @@ private:
     /// kill at any moment leaves a consistent checkpoint. checkpoint.json, written after it,
     /// is a readable copy of that state (a kill in between leaves it one save behind).
     void save() {
+        if (!root_) return;
         io::json opts = io::to_json(o_);
         io::json keep = io::json::object();
         for (const char* k : detail::resume_keys) keep[k] = opts[k];
@@ -636,6 +693,8 @@ private:
     const Source* test_;
     run_options o_;
     run_description d_;
+    parallel_options parallel_;
+    bool root_; ///< process 0 (or the only one): evaluates, prints and writes
     neuron_choice neuron_;
     std::optional<nn::sgd> sgd_;
     std::optional<nn::adamw> adamw_;

@@ -9,6 +9,7 @@
 #include <functional>
 #include <iterator>
 #include <limits>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -359,6 +360,104 @@ TEST_CASE("no neuron state survives between batches") {
     net.forward(a, ctx);
     const tensor yb2 = net.forward(b, ctx);
     CHECK(yb == yb2);
+}
+
+namespace {
+/// A replica group whose sums are the local sums times `copies`: one process (1), or
+/// processes that all hold the same shard. Only the synced batch norm's calls matter here.
+struct same_shards final : nn::replica_group {
+    double copies = 1;
+    std::size_t rank() const override { return 0; }
+    std::size_t size() const override { return std::size_t(copies); }
+    void sum(double* v, std::size_t n) override {
+        for (std::size_t i = 0; i < n; ++i) v[i] *= copies;
+    }
+    void share(std::span<nn::parameter* const>, std::span<nn::buffer* const>) override {}
+    void gradient_ready(nn::parameter&) override {}
+    void average_gradients() override {}
+};
+
+double max_abs(const float* p, std::size_t n) {
+    double m = 0;
+    for (std::size_t i = 0; i < n; ++i) m = std::max(m, double(std::abs(p[i])));
+    return m;
+}
+/// max |a - b| <= tol max |b|
+void check_close(const float* a, const float* b, std::size_t n, double tol, const char* what) {
+    double err = 0;
+    for (std::size_t i = 0; i < n; ++i) err = std::max(err, double(std::abs(a[i] - b[i])));
+    INFO(what << ": max error " << err << " of max " << max_abs(b, n));
+    CHECK(err <= tol * max_abs(b, n));
+}
+
+/// The synced BN's own loops against oneDNN's BN on the batch every "process" holds a copy
+/// of (copies = 1: one process; 2: the same shard twice, so oneDNN sees x stacked twice).
+template <std::size_t C>
+void check_synced_bn(double copies) {
+    CAPTURE(C);
+    CAPTURE(copies);
+    nn::batch_norm<C> ref, synced;
+    fill_normal(ref.gamma().value.data(), C, 61, 0.5);
+    ref.gamma().value += 1.0f;
+    fill_normal(ref.beta().value.data(), C, 62, 0.5);
+    synced.gamma().value = ref.gamma().value;
+    synced.beta().value = ref.beta().value;
+    same_shards group;
+    group.copies = copies;
+    nn::context plain = train_ctx(), sync = train_ctx();
+    sync.replicas = &group;
+    sync.sync_bn = true;
+    const std::size_t k = std::size_t(copies);
+    for (int step = 0; step < 2; ++step) { // the running statistics of two steps
+        tensor x = random_tensor(2, 3, C, 5, 5, 63 + std::uint64_t(step), 2.0);
+        x += 0.7f;
+        const tensor dy = random_tensor(2, 3, C, 5, 5, 65 + std::uint64_t(step));
+        tensor xk = nn::make_tensor(2 * k, 3, C, 5, 5), dyk = xk; // stacked over T
+        for (std::size_t c = 0; c < k; ++c) {
+            std::copy(x.begin(), x.end(), xk.begin() + std::ptrdiff_t(c * x.size()));
+            std::copy(dy.begin(), dy.end(), dyk.begin() + std::ptrdiff_t(c * x.size()));
+        }
+        tensor y_ref, y, dx_ref, dx;
+        ref.forward(xk, y_ref, plain);
+        synced.forward(x, y, sync);
+        check_close(y.data(), y_ref.data(), y.size(), 1e-5, "y");
+        ref.backward(xk, y_ref, dyk, &dx_ref, plain);
+        synced.backward(x, y, dy, &dx, sync);
+        check_close(dx.data(), dx_ref.data(), dx.size(), 1e-5, "dx");
+        // each shard's gamma and beta gradients: its share of the global ones
+        std::vector<float> dg(C), db(C);
+        for (std::size_t c = 0; c < C; ++c) {
+            dg[c] = ref.gamma().grad(c) / float(copies);
+            db[c] = ref.beta().grad(c) / float(copies);
+        }
+        check_close(synced.gamma().grad.data(), dg.data(), C, 1e-5, "dgamma");
+        check_close(synced.beta().grad.data(), db.data(), C, 1e-5, "dbeta");
+        check_close(synced.running_mean().value.data(), ref.running_mean().value.data(), C, 1e-5,
+                    "running mean");
+        check_close(synced.running_var().value.data(), ref.running_var().value.data(), C, 1e-5,
+                    "running variance");
+    }
+}
+} // namespace
+
+// Layouts: C = 3 plain NCHW, 8 nChw8c, 16 nChw16c on AVX-512 (nChw8c without).
+TEST_CASE("synced batch norm equals oneDNN's batch norm on the global batch") {
+    for (double copies : {1.0, 2.0}) {
+        check_synced_bn<3>(copies);
+        check_synced_bn<8>(copies);
+        check_synced_bn<16>(copies);
+    }
+    // and its gradients match finite differences (one process; tolerances as for oneDNN's)
+    same_shards one;
+    nn::context ctx = train_ctx();
+    ctx.replicas = &one;
+    ctx.sync_bn = true;
+    nn::batch_norm<8> bn;
+    bn.visit_parameters([&](const char*, nn::parameter& p) {
+        fill_normal(p.value.data(), p.size(), 67, 0.5);
+        p.value += 1.0f;
+    });
+    check_layer(bn, random_tensor(2, 3, 8, 3, 3, 68, 2.0), ctx, 1e-2, 5e-3);
 }
 
 TEST_CASE("batch norm folded into the conv equals conv then batch norm (eval)") {
