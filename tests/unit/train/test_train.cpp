@@ -1,6 +1,8 @@
 // Training programs' library (spinfire/train): exact resume, a short learning run on real
 // CIFAR-10 images, the evaluation outputs, and the weight export read back by numpy.
+#include <atomic>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -11,6 +13,9 @@
 #include <vector>
 
 #include <stb/stb_image.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <spinfire/core/philox.hpp>
 #include <spinfire/core/threads.hpp>
@@ -1072,4 +1077,117 @@ TEST_CASE("noise-aware training: set_device then clear_device gives the nominal 
     CHECK(k.outputs(nullptr) != nominal);
     train::clear_device(k.net);
     CHECK(k.outputs(nullptr) == nominal);
+}
+
+namespace {
+/// The synthetic training set, but reading sample read number `at` raises SIGINT in the
+/// reading thread (the loader's background thread): a Ctrl-C that lands mid-step, delivered
+/// through the trainer's own handler.
+struct interrupting_source {
+    static constexpr std::size_t batch_rank = data::image_source::batch_rank;
+    const data::image_source* inner;
+    std::size_t at;
+    mutable std::atomic<std::size_t> reads{0};
+
+    std::size_t size() const { return inner->size(); }
+    std::int32_t label(std::size_t i) const { return inner->label(i); }
+    auto batch_shape(std::size_t n) const { return inner->batch_shape(n); }
+    void write(std::size_t i, std::size_t slot, std::size_t n, float* x, std::uint64_t seed,
+               std::uint64_t epoch, bool augment) const {
+        if (reads++ == at) std::raise(SIGINT);
+        inner->write(i, slot, n, x, seed, epoch, augment);
+    }
+};
+
+std::string file_text(const std::filesystem::path& f) {
+    std::ifstream is(f, std::ios::binary);
+    return {std::istreambuf_iterator<char>(is), std::istreambuf_iterator<char>()};
+}
+
+extern "C" void kill_self(int) { ::kill(::getpid(), SIGKILL); }
+} // namespace
+
+TEST_CASE("trainer: SIGINT mid-epoch stops with a checkpoint, keeps the epochs done, restores the "
+          "handler; --resume gives the uninterrupted run's weights") {
+    const synthetic_runs runs;
+    const auto dir = test::scratch_dir("train_sigint");
+    auto net_a = make_net();
+    runs.run(net_a, small_options(dir / "a")); // 2 epochs of 6 steps
+
+    // Ctrl-C while the 9th batch is read (32 samples a batch): step 8 or 9, mid-epoch 2
+    const interrupting_source src{&runs.tr, 8 * 32 + 5}, test_src{&runs.te, ~std::size_t(0)};
+    auto o = small_options(dir / "b");
+    static std::atomic<int> outside_calls{0};
+    const auto before = std::signal(SIGINT, +[](int) { ++outside_calls; });
+    auto net_b = make_net();
+    const auto rb = train::trainer<net_type, interrupting_source>(net_b, src, test_src, o, runs.d).run();
+    CHECK(outside_calls.load() == 0); // the trainer's handler took the Ctrl-C
+    std::raise(SIGINT);               // the handler from before the run is back in place
+    CHECK(outside_calls.load() == 1);
+    std::signal(SIGINT, before);
+    CHECK(rb.stop_reason == "interrupted");
+    CHECK(rb.steps > 6);
+    CHECK(rb.steps < 12);
+    const auto ck = nn::read_checkpoint((dir / "b" / "checkpoint.bin").string());
+    CHECK(ck.user_step == rb.steps);
+    // epoch 1's line and the partial epoch's are in metrics.jsonl
+    const auto lines = read_lines(dir / "b" / "metrics.jsonl");
+    CHECK(lines.size() == 2);
+
+    o.resume = true;
+    auto net_c = make_net();
+    const auto rc = runs.run(net_c, o);
+    CHECK(rc.steps == 12);
+    CHECK(snapshot(net_c) == snapshot(net_a));
+}
+
+TEST_CASE("trainer: SIGKILL in the middle of a checkpoint write leaves the earlier checkpoint "
+          "and metrics intact, and --resume gives the uninterrupted run's weights") {
+    const synthetic_runs runs;
+    const auto dir = test::scratch_dir("train_sigkill");
+    auto net_a = make_net();
+    runs.run(net_a, small_options(dir / "a"));
+
+    auto o = runs.stopped(dir / "b", 6);
+    const auto bin = dir / "b" / "checkpoint.bin", metrics = dir / "b" / "metrics.jsonl";
+    const std::string bin_before = file_text(bin), metrics_before = file_text(metrics);
+    REQUIRE(bin_before.size() > 1000);
+    o.resume = true;
+    o.max_steps = 9; // the child's next checkpoint is at step 9
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        // The kill lands exactly mid-write: once the temporary checkpoint grows past half the
+        // earlier one, RLIMIT_FSIZE raises SIGXFSZ and its handler sends SIGKILL, so nothing
+        // of the process runs after that byte. The test runs single-threaded (o.threads = 1),
+        // which is what makes training in a forked child safe.
+        std::signal(SIGXFSZ, kill_self);
+        ::alarm(600); // a hang ends the child (SIGALRM) instead of the test
+        const rlim_t half = rlim_t(bin_before.size() / 2);
+        const rlimit lim{half, half};
+        if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) ::_exit(3);
+        try {
+            auto n = make_net();
+            runs.run(n, o);
+        } catch (...) {
+            ::_exit(2);
+        }
+        ::_exit(1); // the checkpoint was written in full: the limit did not bite
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    REQUIRE(WIFSIGNALED(status)); // else exit code 1: no kill, 2: exception, 3: no rlimit
+    CHECK(WTERMSIG(status) == SIGKILL);
+    const auto tmp = dir / "b" / ("checkpoint.bin.tmp." + std::to_string(pid));
+    REQUIRE(std::filesystem::exists(tmp)); // the kill was mid-write
+    CHECK(std::filesystem::file_size(tmp) == bin_before.size() / 2);
+    CHECK(file_text(bin) == bin_before);
+    CHECK(file_text(metrics) == metrics_before);
+
+    o.max_steps = 0;
+    auto net_c = make_net();
+    const auto rc = runs.run(net_c, o);
+    CHECK(rc.steps == 12);
+    CHECK(snapshot(net_c) == snapshot(net_a));
+    CHECK_FALSE(std::filesystem::exists(tmp));
 }
