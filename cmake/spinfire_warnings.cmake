@@ -1,5 +1,5 @@
 # Our own code builds warning-free; dependencies are SYSTEM includes.
 function(spinfire_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow
-    -Wno-maybe-uninitialized)
+    $<$<CXX_COMPILER_ID:GNU>:-Wno-maybe-uninitialized>)
 endfunction()

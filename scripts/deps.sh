@@ -3,11 +3,12 @@
 set -euo pipefail
 # ocl-icd-opencl-dev: Debian's oneDNN is built with the OpenCL GPU runtime, so its CMake
 # config runs find_package(OpenCL REQUIRED); libdnnl-dev only recommends the package, and
-# recommends are not installed below.
+# recommends are not installed below. clang + libclang-rt-14-dev: libFuzzer and the sanitizer
+# runtimes of the fuzz preset.
 pkgs=(build-essential cmake ninja-build libxtensor-dev libxsimd-dev libboost-dev libtbb-dev
       libdnnl-dev ocl-icd-opencl-dev libbenchmark-dev doctest-dev libcli11-dev
       nlohmann-json3-dev libfmt-dev libstb-dev gnuplot-nox python3-numpy
-      libopenmpi-dev openmpi-bin)
+      libopenmpi-dev openmpi-bin clang libclang-rt-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -184,6 +185,14 @@ inline bool read_frames_cache(const std::filesystem::path& file, const std::stri
     for (auto l : s.labels)
         if (l < 0 || l >= std::int32_t(cifar10_classes.size()))
             throw data_error(file.string(), "corrupt frame cache: label out of range");
+    // frames are (area-weighted) event counts: a NaN, an infinity or a negative value is a
+    // corrupt byte, not data (it would train silently on garbage)
+    const float* f = s.frames.data();
+    for (std::size_t i = 0; i < s.frames.size(); ++i)
+        if (!(f[i] >= 0 && f[i] <= std::numeric_limits<float>::max()))
+            throw data_error(file.string(), body + n * sizeof(std::int32_t) + i * sizeof(float),
+                             "corrupt frame cache: frame value " + spinfire::detail::num(f[i]) +
+                                 " is not a finite event count (delete it to rebuild)");
     set = std::move(s);
     return true;
 }

@@ -18,6 +18,7 @@
 #include "spinfire/data/cifar10_binary.hpp"
 #include "spinfire/data/file_bytes.hpp"
 #include "spinfire/data/image_set.hpp"
+#include "spinfire/data/image_headers.hpp"
 
 namespace spinfire::data {
 
@@ -50,18 +51,26 @@ inline void decode_image(const std::filesystem::path& file, const image_folder_o
     const std::vector<std::uint8_t> bytes = read_file_bytes(file);
     if (bytes.empty()) throw data_error(file.string(), 0, "empty image file");
     if (bytes.size() > std::size_t(INT32_MAX)) throw data_error(file.string(), "image file too large");
+    check_image_headers(bytes, file.string());
+    auto failure = [&] {
+        return data_error(file.string(), std::string("cannot decode image: ") +
+                                             (stbi_failure_reason() ? stbi_failure_reason()
+                                                                    : "unknown reason"));
+    };
+    // The size comes from the header first: stb allocates what the header declares (a 2 KB
+    // JPEG may declare 16000x16000, 768 MB), so a wrong size is refused before decoding.
     int w = 0, h = 0, c_file = 0;
-    std::unique_ptr<stbi_uc, stbi_deleter> px(stbi_load_from_memory(
-        bytes.data(), int(bytes.size()), &w, &h, &c_file, int(o.channels)));
-    if (!px)
-        throw data_error(file.string(), std::string("cannot decode image: ") +
-                                            (stbi_failure_reason() ? stbi_failure_reason()
-                                                                   : "unknown reason"));
+    if (!stbi_info_from_memory(bytes.data(), int(bytes.size()), &w, &h, &c_file)) throw failure();
     if (std::size_t(w) != o.width || std::size_t(h) != o.height)
         throw data_error(file.string(), std::string("image is ") + std::to_string(w) + "x" +
                                             std::to_string(h) + ", expected " +
                                             std::to_string(o.width) + "x" +
                                             std::to_string(o.height));
+    std::unique_ptr<stbi_uc, stbi_deleter> px(stbi_load_from_memory(
+        bytes.data(), int(bytes.size()), &w, &h, &c_file, int(o.channels)));
+    if (!px) throw failure();
+    if (std::size_t(w) != o.width || std::size_t(h) != o.height) // the decoder disagrees
+        throw data_error(file.string(), "image header and data disagree on the size");
     const std::size_t plane = o.width * o.height, C = o.channels;
     const stbi_uc* src = px.get();
     for (std::size_t c = 0; c < C; ++c)

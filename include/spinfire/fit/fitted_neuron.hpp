@@ -26,7 +26,9 @@ inline io::json to_json(const fitted_neuron& f) {
 }
 
 inline fitted_neuron fitted_neuron_from_json(const io::json& j) {
-    if (!j.is_object() || j.value("format", "") != "spinfire.fitted_neuron.v1")
+    // not j.value("format", ""): that throws nlohmann's type_error when "format" is no string
+    const auto format = j.find("format"); // end() for a j that is no object
+    if (format == j.end() || !format->is_string() || *format != "spinfire.fitted_neuron.v1")
         throw error(
             "fitted neuron: missing or unknown 'format' (expected spinfire.fitted_neuron.v1)");
     // the model is the file's purpose: every key of it is required, none falls back to a default

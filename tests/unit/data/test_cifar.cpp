@@ -233,6 +233,42 @@ TEST_CASE("image folder: every malformed input is a data_error naming the file")
     expect("0097.png", "empty image file");
     fs::remove(root / "train" / "dog" / "0097.png");
 
+    // found by tests/fuzz/fuzz_image: stb allocates what a JPEG header declares, and Debian's
+    // stb overruns its Huffman arrays on a table of more than 256 codes
+    std::vector<std::uint8_t> rgb(32 * 32 * 3, 90);
+    const fs::path jpg = root / "train" / "dog" / "0096.jpg";
+    REQUIRE(stbi_write_jpg(jpg.c_str(), 32, 32, 3, rgb.data(), 90));
+    const std::vector<std::uint8_t> good = test::read_bytes(jpg);
+    auto marker = [&](std::uint8_t m) {
+        for (std::size_t i = 2; i + 1 < good.size(); ++i)
+            if (good[i] == 0xFF && good[i + 1] == m) return i;
+        FAIL("no marker");
+        return std::size_t(0);
+    };
+    std::vector<std::uint8_t> big = good; // SOF0: height and width at +5 and +7
+    const std::size_t sof = marker(0xC0);
+    big[sof + 5] = big[sof + 7] = 0xFD, big[sof + 6] = big[sof + 8] = 0xE8; // 65000 x 65000
+    test::write_bytes(jpg, big);
+    expect("0096.jpg", "image is 65000x65000, expected 32x32"); // stb: "too large" after its check
+    std::vector<std::uint8_t> dht = good; // a table's first code-length count: 250 + the rest
+    dht[marker(0xC4) + 5] = 250;
+    test::write_bytes(jpg, dht);
+    expect("0096.jpg", "Huffman table declares");
+    fs::remove(jpg);
+    const fs::path png = root / "train" / "dog" / "0095.png";
+    REQUIRE(stbi_write_png(png.c_str(), 32, 32, 3, rgb.data(), 96));
+    std::vector<std::uint8_t> idat = test::read_bytes(png); // IHDR is 8 + 25 bytes: IDAT next
+    REQUIRE(std::string(idat.begin() + 37, idat.begin() + 41) == "IDAT");
+    idat[33] = 0x7F, idat[34] = idat[35] = idat[36] = 0xFF; // declares 2 GB (stb allocated it)
+    test::write_bytes(png, idat);
+    expect("0095.png", "a chunk declares 2147483647 bytes");
+    fs::remove(png);
+    std::vector<std::uint8_t> pnm = {'P', '6', '\n', '3', '2', ' ', '3', '2', '\n', '2', '5', '5', '\n'};
+    pnm.insert(pnm.end(), rgb.begin(), rgb.end()); // a valid 32x32 PNM, which stb decoded
+    test::write_bytes(png, pnm);
+    expect("0095.png", "neither a JPEG nor a PNG");
+    fs::remove(png);
+
     fs::create_directories(root / "train" / "unicorn");
     expect("unicorn", "not one of the class folders");
     fs::remove(root / "train" / "unicorn");

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <numeric>
 
 #include <xtensor/xview.hpp>
@@ -444,6 +445,17 @@ TEST_CASE("cifar10-dvs directory: emulated set, splits, frames, cache, loader ba
                 data_error_of([&] { data::load_cifar10_dvs(root, data::split::train, o); });
             CHECK(od == dims_at + 8 * std::size_t(d));
             CHECK(md.find("corrupt frame cache") != std::string::npos);
+        }
+        // a value that is no event count (found by tests/fuzz/fuzz_frames_cache: once accepted)
+        for (const float v : {std::numeric_limits<float>::quiet_NaN(), -1.0f,
+                              std::numeric_limits<float>::infinity()}) {
+            auto b = good;
+            std::memcpy(b.data() + b.size() - 4, &v, 4);
+            test::write_bytes(cache_file, b);
+            auto [ov, mv] =
+                data_error_of([&] { data::load_cifar10_dvs(root, data::split::train, o); });
+            CHECK(ov == good.size() - 4);
+            CHECK(mv.find("is not a finite event count") != std::string::npos);
         }
         auto longer = good; // right dimensions, wrong length
         longer.push_back(0);

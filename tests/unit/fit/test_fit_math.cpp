@@ -252,6 +252,14 @@ TEST_CASE("fit: fitted-neuron JSON round trip carries model, quality, spread, pr
         CHECK_THROWS_WITH_AS(fit::load_fitted_neuron(file),
                              doctest::Contains((file + ": ").c_str()), data_error);
     }
+    // a "format" that is no string is refused by name (found by tests/fuzz: nlohmann's
+    // type_error escaped, a message without the file)
+    j = fit::to_json(f);
+    j["format"] = io::json::object();
+    std::ofstream(file) << j.dump();
+    CHECK_THROWS_WITH_AS(fit::load_fitted_neuron(file),
+                         doctest::Contains((file + ": fitted neuron: missing or unknown 'format'").c_str()),
+                         data_error);
     // gain 0 is refused by name (it became a drive scale of -nan)
     j = fit::to_json(f);
     j["model"]["gain"] = 0.0;
