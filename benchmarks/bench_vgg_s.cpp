@@ -2,6 +2,7 @@
 // (forward, backward, SGD step) and inference images/s, f32 and bf16. The PyTorch
 // yardstick is ../shared/bench/torch_vgg_s.py; docs/results/performance.md has the ratios.
 //   bench_vgg_s --benchmark_format=json [--threads N] [--batch B] [--steps T]
+//               [--retain-memory 0|1]   (1, the default: spinfire::retain_freed_memory())
 #include <sys/resource.h>
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <spinfire/core/memory.hpp>
 #include <spinfire/core/philox.hpp>
 #include <spinfire/core/threads.hpp>
 #include <spinfire/neuron/signed_lif.hpp>
@@ -50,7 +52,7 @@ double peak_rss_mb() {
     return double(u.ru_maxrss) / 1024.0;
 }
 
-void train(benchmark::State& state, nn::precision prec, bool int8_spikes = true) {
+void train(benchmark::State& state, nn::precision prec, bool int8_spikes = false) {
     threads budget(cfg.threads);
     auto net = make_vgg_s();
     nn::sgd opt(net, {0.05, 0.9, 0.0, false});
@@ -98,8 +100,9 @@ void infer(benchmark::State& state, nn::precision prec) {
 
 void train_f32(benchmark::State& s) { train(s, nn::precision::f32); }
 void train_bf16(benchmark::State& s) { train(s, nn::precision::bf16); }
-/// The same with spikes kept as f32 until backward: what int8 storage costs or saves.
-void train_f32_float_spikes(benchmark::State& s) { train(s, nn::precision::f32, false); }
+/// The same with spikes packed to int8 until backward: what that storage saves or costs.
+void train_f32_int8_spikes(benchmark::State& s) { train(s, nn::precision::f32, true); }
+void train_bf16_int8_spikes(benchmark::State& s) { train(s, nn::precision::bf16, true); }
 void infer_f32(benchmark::State& s) { infer(s, nn::precision::f32); }
 void infer_bf16(benchmark::State& s) { infer(s, nn::precision::bf16); }
 
@@ -107,13 +110,15 @@ void infer_bf16(benchmark::State& s) { infer(s, nn::precision::bf16); }
 
 BENCHMARK(train_f32)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
 BENCHMARK(train_bf16)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
-BENCHMARK(train_f32_float_spikes)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
+BENCHMARK(train_f32_int8_spikes)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
+BENCHMARK(train_bf16_int8_spikes)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
 BENCHMARK(infer_f32)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
 BENCHMARK(infer_bf16)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
 
 int main(int argc, char** argv) {
     // our own options first (Google Benchmark rejects unknown ones)
     std::vector<char*> rest;
+    std::size_t retain = 1;
     for (int i = 0; i < argc; ++i) {
         auto opt = [&](const char* name, std::size_t& v) {
             if (std::strcmp(argv[i], name) == 0 && i + 1 < argc) {
@@ -122,7 +127,8 @@ int main(int argc, char** argv) {
             }
             return false;
         };
-        if (opt("--threads", cfg.threads) || opt("--batch", cfg.batch) || opt("--steps", cfg.steps))
+        if (opt("--threads", cfg.threads) || opt("--batch", cfg.batch) ||
+            opt("--steps", cfg.steps) || opt("--retain-memory", retain))
             continue;
         rest.push_back(argv[i]);
     }
@@ -131,6 +137,8 @@ int main(int argc, char** argv) {
     benchmark::AddCustomContext("threads", std::to_string(cfg.threads));
     benchmark::AddCustomContext("batch", std::to_string(cfg.batch));
     benchmark::AddCustomContext("steps", std::to_string(cfg.steps));
+    benchmark::AddCustomContext("retain_freed_memory",
+                                retain && retain_freed_memory() ? "yes" : "no");
     benchmark::AddCustomContext("onednn_native_bf16", nn::detail::native_bf16() ? "yes" : "no");
     {
         // network statistics for the report (untrained weights, Gaussian images: the spike

@@ -16,6 +16,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <spinfire/core/memory.hpp>
 #include <spinfire/data/augment.hpp>
 #include <spinfire/data/cifar10.hpp>
 #include <spinfire/data/image_source.hpp>
@@ -62,6 +63,7 @@ int run(Net net, const std::string& name, const data::image_set* train_set,
 
 int main(int argc, char** argv) {
     train::prefer_passive_openmp(argv);
+    retain_freed_memory();
     train::parallel_options parallel;
 #ifdef SPINFIRE_WITH_MPI
     // Every rank trains on its shard of each global batch; only rank 0 prints and writes.

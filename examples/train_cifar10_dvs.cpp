@@ -15,6 +15,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <spinfire/core/memory.hpp>
 #include <spinfire/data/dvs_dataset.hpp>
 #include <spinfire/data/frame_source.hpp>
 #include <spinfire/train.hpp>
@@ -35,6 +36,7 @@ constexpr std::size_t width = 8;
 
 int main(int argc, char** argv) {
     train::prefer_passive_openmp(argv);
+    retain_freed_memory();
     train::parallel_options parallel;
 #ifdef SPINFIRE_WITH_MPI
     // Every rank trains on its shard of each global batch; only rank 0 prints and writes.

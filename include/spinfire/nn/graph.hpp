@@ -147,12 +147,13 @@ inline void unpack_spikes(const std::vector<std::int8_t>& src,
 /// The runtime half of a graph: layers, their outputs and the backward ping-pong buffers.
 /// Shape-agnostic at run time (the compile-time checks live in network and residual).
 ///
-/// Spikes are kept as int8 between forward and backward: in training, once the layer after
-/// a spiking layer has consumed its f32 output, the chain packs it (-1/0/+1 are exact in
-/// int8) and frees the f32 tensor; backward unpacks it into one shared scratch tensor for the
-/// next layer's gradient. A quarter of the memory for every spike tensor a BPTT step keeps.
-/// Not done before a residual block (its body holds a pointer to its input) nor for the last
-/// layer (the chain's output), nor when context::int8_spikes is off.
+/// With context::int8_spikes, spikes are kept as int8 between forward and backward: in
+/// training, once the layer after a spiking layer has consumed its f32 output, the chain
+/// packs it (-1/0/+1 are exact in int8) and frees the f32 tensor; backward unpacks it into
+/// one shared scratch tensor for the next layer's gradient. A quarter of the memory for
+/// every spike tensor a BPTT step keeps, paid for with an allocation per step (off by
+/// default, see context). Not done before a residual block (its body holds a pointer to its
+/// input) nor for the last layer (the chain's output).
 template <class... L>
 class chain {
 public:

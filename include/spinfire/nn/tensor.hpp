@@ -61,8 +61,11 @@ struct context {
     /// nChw8c) between layers: its conv, BN and pooling kernels are several times faster
     /// there than on NCHW.
     bool blocked = true;
-    /// Training keeps spiking layers' outputs as int8 until backward (graph.hpp, chain).
-    bool int8_spikes = true;
+    /// Training keeps spiking layers' outputs as int8 until backward (graph.hpp, chain):
+    /// 11 % less graph memory for VGG-s, but the f32 tensor is freed and re-allocated every
+    /// step, which costs up to 2x the step time where page faults are dear (performance.md,
+    /// "Page faults"). Off by default.
+    bool int8_spikes = false;
     /// Data-parallel training (nn/replicas.hpp): the graph announces each layer's parameter
     /// gradients to it as backward finishes them. Null in a single process.
     replica_group* replicas = nullptr;

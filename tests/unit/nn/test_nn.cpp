@@ -860,6 +860,7 @@ TEST_CASE("blocked (nChw8c / nChw16c) and plain layouts give the same forward an
 TEST_CASE("int8 spike storage: same loss and gradients as f32 storage, less memory") {
     auto a = make_vgg_mini(), b = make_vgg_mini();
     nn::context packed = train_ctx(), plain = train_ctx();
+    packed.int8_spikes = true;
     plain.int8_spikes = false;
     const tensor x = random_tensor(4, 4, 3, 8, 8, 92, 2.0);
     const std::vector<int> labels{1, 3, 5, 7};
