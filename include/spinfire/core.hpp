@@ -1,5 +1,5 @@
 #pragma once
-// core/: generic scalars, vectors, counter-based randomness, errors, reflection, threads, heap policy.
+// core/: scalars, vectors, counter-based randomness, errors, reflection, threads, heap policy.
 #include "spinfire/config.hpp"
 #include "spinfire/core/aligned.hpp"
 #include "spinfire/core/constants.hpp"

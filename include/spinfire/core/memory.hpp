@@ -5,8 +5,8 @@
 // A training step frees and re-allocates the same large buffers every iteration
 // (activations whose shape changes with the batch or T, packed spikes, per-call scratch).
 // glibc hands every block above its mmap threshold (128 KB, adapting up to 32 MB) back to
-// the kernel on free, so the next step page-faults all of it in again: on the 2-vCPU VM
-// that was 40-60 % of a VGG-s training step (docs/results/performance.md, "Page faults").
+// the kernel on free, so the next step page-faults all of it in again: 40-60 % of a VGG-s
+// training step on one 2-vCPU VM, 7 % on another (docs/results/performance.md, "Page faults").
 // Raising the mmap and trim thresholds keeps those blocks in the heap, where the next step
 // reuses them; the price is a higher peak RSS (the heap keeps its high-water mark).
 //
