@@ -4,6 +4,8 @@
 //   train_cifar10 --data cifar-10-batches-bin --out runs/ideal --neuron ideal --time-budget 10
 //   train_cifar10 --data ... --out runs/mtj --neuron mtj --epochs 30       (Ctrl-C, then --resume)
 //   train_cifar10 --data ... --out runs/eval --evaluate runs/mtj/checkpoint.bin
+//   train_cifar10 --data ... --out runs/kd --teacher-budget 20 --time-budget 60
+//       (an ANN teacher first, in runs/kd/teacher; the SNN starts from it and distils it)
 //   mpirun -np 4 train_cifar10 --data ... --out runs/dp --threads 1 [--sync-bn]
 //       (built with -DSPINFIRE_WITH_MPI=ON: data-parallel, each rank a quarter of --batch)
 //
@@ -54,8 +56,7 @@ int run(Net net, const std::string& name, const data::image_set* train_set,
     aug.alternate_flip = o.alternate_flip;
     aug.cutout = o.cutout;
     const data::image_source train_src(*train_set, norm, aug);
-    train::trainer<Net, data::image_source> t(net, train_src, test_src, o, d, parallel);
-    t.run();
+    train::train_with_teacher(net, train_src, test_src, o, d, parallel);
     return 0;
 }
 

@@ -123,9 +123,7 @@ int main(int argc, char** argv) {
         data::frame_augment_options aug; // flip + shifts up to 5 pixels
         aug.alternate_flip = o.alternate_flip;
         const data::frame_source train_src(train_set, aug);
-        train::trainer<decltype(net), data::frame_source> t(net, train_src, test_src, o, d,
-                                                            parallel);
-        t.run();
+        train::train_with_teacher(net, train_src, test_src, o, d, parallel);
     } catch (const std::exception& e) {
         fmt::print(stderr, "error: {}\n", e.what());
 #ifdef SPINFIRE_WITH_MPI

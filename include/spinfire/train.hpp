@@ -1,5 +1,6 @@
 #pragma once
-// Group umbrella: run options and recipes, networks, the trainer, evaluation and export.
+// Group umbrella: run options and recipes, networks, the trainer (with an ANN teacher),
+// evaluation and export.
 #include "spinfire/train/device_loop.hpp"
 #include "spinfire/train/evaluate.hpp"
 #include "spinfire/train/export.hpp"
@@ -8,3 +9,4 @@
 #include "spinfire/train/options.hpp"
 #include "spinfire/train/recipe.hpp"
 #include "spinfire/train/trainer.hpp"
+#include "spinfire/train/with_teacher.hpp"

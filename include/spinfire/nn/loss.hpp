@@ -2,6 +2,9 @@
 // Losses on network outputs [T, B, K, 1, 1] (T may be 1 after mean_over_time):
 //   cross_entropy: CE of the output averaged over T (rate readout), label smoothing
 //   tet:           (1 - lambda) mean_t CE(O_t, y) + lambda mean_t MSE(O_t, phi)  (TET)
+//   distillation:  (1 - alpha) CE(mean_t O_t, y) + alpha tau^2 KL(p_teacher || p_student),
+//                  both softmaxes at temperature tau (Hinton et al. 2015): the tau^2 keeps
+//                  the soft term's gradient on the scale of the hard one's as tau grows
 // Both return the mean loss over the batch and its gradient with respect to the output.
 #include <algorithm>
 #include <cmath>
@@ -114,6 +117,58 @@ inline loss_result tet(const tensor& out, std::span<const int> labels, double la
         r.correct += std::size_t(std::max_element(zm.begin(), zm.end()) - zm.begin()) ==
                      std::size_t(labels[i]);
     }
+    return r;
+}
+
+/// Knowledge distillation of the T-averaged output towards a teacher's logits [Tt, B, K]
+/// (averaged over their own Tt steps); alpha = 0 is cross_entropy. correct counts the
+/// student's argmax against the labels.
+inline loss_result distillation(const tensor& out, std::span<const int> labels,
+                                const tensor& teacher, double alpha, double tau,
+                                double label_smoothing = 0.0) {
+    const auto& s = out.shape();
+    const auto& ts = teacher.shape();
+    const std::size_t steps = s[0], b = s[1], k = s[2] * s[3] * s[4];
+    if (ts[1] != b || ts[2] * ts[3] * ts[4] != k || ts[0] == 0)
+        throw parameter_error("distillation teacher", "logits do not match the output's batch "
+                                                      "and classes");
+    if (!(alpha >= 0 && alpha <= 1))
+        throw parameter_error("distillation.alpha", "must be in [0, 1]");
+    if (!(tau > 0)) throw parameter_error("distillation.tau", "must be > 0");
+    detail::require_finite_output(teacher);
+    loss_result r = cross_entropy(out, labels, label_smoothing);
+    if (alpha == 0) return r;
+    r.value *= 1 - alpha;
+    const std::size_t tsteps = ts[0];
+    std::vector<double> zs(k), zt(k), ps(k), pt(k);
+    auto softmax = [k, tau](const std::vector<double>& z, std::vector<double>& p) {
+        const double mx = *std::max_element(z.begin(), z.end());
+        double sum = 0;
+        for (std::size_t j = 0; j < k; ++j) sum += p[j] = std::exp((z[j] - mx) / tau);
+        for (auto& v : p) v /= sum;
+    };
+    double kl = 0;
+    for (std::size_t i = 0; i < b; ++i) {
+        std::fill(zs.begin(), zs.end(), 0.0);
+        std::fill(zt.begin(), zt.end(), 0.0);
+        for (std::size_t t = 0; t < steps; ++t)
+            for (std::size_t j = 0; j < k; ++j) zs[j] += out.data()[(t * b + i) * k + j];
+        for (std::size_t t = 0; t < tsteps; ++t)
+            for (std::size_t j = 0; j < k; ++j) zt[j] += teacher.data()[(t * b + i) * k + j];
+        for (std::size_t j = 0; j < k; ++j) zs[j] /= double(steps), zt[j] /= double(tsteps);
+        softmax(zs, ps);
+        softmax(zt, pt);
+        for (std::size_t j = 0; j < k; ++j) {
+            if (pt[j] > 0) kl += pt[j] * (std::log(pt[j]) - std::log(ps[j]));
+            // d(tau^2 KL)/dz_j = tau (ps_j - pt_j), spread evenly over the student's steps
+            const float g = float(alpha * tau * (ps[j] - pt[j]) / double(steps * b));
+            for (std::size_t t = 0; t < steps; ++t) {
+                float& gr = r.grad.data()[(t * b + i) * k + j];
+                gr = float((1 - alpha) * double(gr)) + g;
+            }
+        }
+    }
+    r.value += alpha * tau * tau * kl / double(b);
     return r;
 }
 

@@ -11,10 +11,20 @@
 //
 // Device in the loop: a spike_source, when set, replaces the model's kernel in inference
 // (e.g. simulated MTJs); training through it is refused, since a device has no gradient.
+//
+// Analog twin (analog != analog_activation::off): the layer computes a stateless signed
+// activation of its drive instead of spiking, y = f(gain x / theta+) for x >= 0 and
+// -f(gain |x| / theta-) below, with f = clip to [0, 1] or tanh: the firing rate of a signed
+// neuron with those parameters, to first order. The same network, weights and layout then
+// train as an ANN (one step: the output keeps the input's time extent), the teacher and
+// starting point of an SNN (train/hybrid.hpp). Models without gain or thresholds use 1.
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "spinfire/core/aligned.hpp"
@@ -26,6 +36,9 @@
 #include "spinfire/nn/tensor.hpp"
 
 namespace spinfire::nn {
+
+/// The activation of a spiking layer's analog twin (off: it spikes).
+enum class analog_activation { off, clip, tanh };
 
 namespace detail {
 /// The kernel's population_options when it takes them (generated kernels), else nothing.
@@ -63,6 +76,11 @@ public:
     std::uint64_t noise_seed = 0;
     /// Inference only: spikes come from here instead of the model's kernel when set.
     std::shared_ptr<spike_source> source;
+    /// Not off: the layer is its analog twin (see the header comment).
+    analog_activation analog = analog_activation::off;
+    /// Mean |y| of the last forward, set only when context::collect_metrics (the spike rate
+    /// of a spiking layer, the mean activation magnitude of an analog one).
+    double mean_abs_output = 0;
 
     spiking() = default;
     /// learn = true makes every field of the model's params a trainable one-element
@@ -96,12 +114,20 @@ public:
             throw parameter_error("spiking input", "has " + std::to_string(s[0]) +
                                                        " time steps, the context " +
                                                        std::to_string(steps));
+        if (analog != analog_activation::off) {
+            if (source)
+                throw parameter_error("spiking.analog", "an analog twin has no spike source");
+            analog_forward(x, y);
+            if (ctx.collect_metrics) record_activity(y);
+            return;
+        }
         if (source) {
             if (ctx.training)
                 throw parameter_error("spiking.source", "a spike source (device in the loop) runs "
                                                         "in inference only: it has no gradient");
             ensure_shape(y, steps, s[1], s[2], s[3], s[4]);
             source->forward(steps, s[0], s[1], s[2] * s[3] * s[4], x.data(), y.data(), ctx);
+            if (ctx.collect_metrics) record_activity(y);
             return;
         }
         // Direct encoding runs the broadcast kernels: the input is read at every step from
@@ -131,12 +157,18 @@ public:
         } else {
             kernel::forward(params, steps, n, x.data(), y.data(), sv);
         }
+        if (ctx.collect_metrics) record_activity(y);
     }
 
     /// y is not read (the graph may have packed it away as int8).
     void backward(const tensor& x, const tensor&, const tensor& dy, tensor* dx,
                   const context& ctx) {
         if (!dx && learned_.empty()) return;
+        if (analog != analog_activation::off) { // learned params stay put: no gradient
+            if (!learned_.empty()) publish_zero();
+            if (dx) analog_backward(x, dy, *dx);
+            return;
+        }
         const auto& s = x.shape();
         const std::size_t steps = ctx.steps, n = s[1] * s[2] * s[3] * s[4];
         if (dx) ensure_shape_like(*dx, x);
@@ -167,6 +199,56 @@ public:
 
 private:
     static constexpr bool has_options = requires { typename kernel::options_type; };
+
+    /// gain / theta+ and gain / theta- of the analog twin (1 for models without them).
+    std::pair<float, float> analog_slopes() const {
+        if constexpr (requires { params.gain, params.theta_pos, params.theta_neg; })
+            return {float(params.gain / params.theta_pos), float(params.gain / params.theta_neg)};
+        else
+            return {1.0f, 1.0f};
+    }
+    void analog_forward(const tensor& x, tensor& y) const {
+        ensure_shape_like(y, x);
+        const auto [kp, kn] = analog_slopes();
+        const float* in = x.data();
+        float* out = y.data();
+        const std::size_t n = x.size();
+        if (analog == analog_activation::clip) {
+            for (std::size_t i = 0; i < n; ++i) {
+                const float u = in[i] * (in[i] >= 0.0f ? kp : kn);
+                out[i] = std::min(1.0f, std::max(-1.0f, u));
+            }
+        } else {
+            for (std::size_t i = 0; i < n; ++i)
+                out[i] = std::tanh(in[i] * (in[i] >= 0.0f ? kp : kn));
+        }
+    }
+    /// dx = f'(k x) k dy, recomputed from x (the clip passes the gradient where |k x| < 1).
+    void analog_backward(const tensor& x, const tensor& dy, tensor& dx) const {
+        ensure_shape_like(dx, x);
+        const auto [kp, kn] = analog_slopes();
+        const float* in = x.data();
+        const float* g = dy.data();
+        float* out = dx.data();
+        const std::size_t n = x.size();
+        for (std::size_t i = 0; i < n; ++i) {
+            const float k = in[i] >= 0.0f ? kp : kn, u = k * in[i];
+            if (analog == analog_activation::clip) {
+                out[i] = std::abs(u) < 1.0f ? k * g[i] : 0.0f;
+            } else {
+                const float t = std::tanh(u);
+                out[i] = k * (1.0f - t * t) * g[i];
+            }
+        }
+    }
+    void record_activity(const tensor& y) {
+        double sum = 0;
+        for (const float v : y) sum += std::abs(v);
+        mean_abs_output = y.size() ? sum / double(y.size()) : 0.0;
+    }
+    void publish_zero() {
+        for (auto& p : learned_) p.grad(0) = 0.0f;
+    }
 
     float* scratch(std::size_t size) {
         gx_.resize(size);

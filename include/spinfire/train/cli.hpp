@@ -150,6 +150,31 @@ inline void add_options(CLI::App& app, run_options& o) {
                    "noise-aware training: read-noise standard deviation on every spike decision "
                    "(units of V; 0: off)")
         ->capture_default_str();
+    app.add_option("--teacher-epochs", o.teacher.epochs,
+                   "train an ANN teacher (the network with the neuron's analog twin, T = 1) for "
+                   "N epochs into <out>/teacher first (0: no teacher unless --teacher-budget)")
+        ->capture_default_str();
+    app.add_option("--teacher-budget", o.teacher.time_budget,
+                   "minutes of teacher training (0: --teacher-epochs alone)")
+        ->capture_default_str();
+    app.add_option("--teacher-activation", o.teacher.activation,
+                   "the analog twin of the signed neuron: clip (rate clipped to [-1, 1]) | tanh")
+        ->check(CLI::IsMember({"clip", "tanh"}))
+        ->capture_default_str();
+    app.add_option("--hybrid-init", o.teacher.init,
+                   "with a teacher: the SNN starts from the teacher's weights")
+        ->capture_default_str();
+    app.add_option("--calibrate", o.teacher.calibrate,
+                   "with --hybrid-init: scale each BN before a neuron so that its spike rate "
+                   "matches the teacher's mean |activation| there")
+        ->capture_default_str();
+    app.add_option(
+           "--kd-alpha", o.teacher.kd_alpha,
+           "with a teacher: weight of the distillation term, e.g. 0.5 (0: cross-entropy alone; "
+           "off by default: it cost 1.9-3.4 points at 10 minutes, docs/results/cifar10.md)")
+        ->capture_default_str();
+    app.add_option("--kd-tau", o.teacher.kd_tau, "distillation softmax temperature")
+        ->capture_default_str();
     app.add_flag("--quiet", o.quiet, "no progress lines");
 }
 

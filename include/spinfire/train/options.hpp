@@ -34,6 +34,26 @@ struct device_options {
     bool noise_aware() const { return train_spread > 0 || train_read_noise > 0; }
 };
 
+/// An ANN teacher that the same program trains first (train/hybrid.hpp): the network with
+/// the analog twin of its neuron, at T = 1. The SNN can start from its weights (hybrid
+/// initialisation), with the BN scale in front of each neuron calibrated so that the layer
+/// fires as much as the teacher's activation is large, and learn from its outputs
+/// (knowledge distillation). No teacher unless teacher epochs or minutes are set.
+struct teacher_options {
+    BOOST_HANA_DEFINE_STRUCT(teacher_options, (std::size_t, epochs), // teacher epochs
+                             (double, time_budget),                  // teacher minutes (0: none)
+                             (std::string, activation),              // clip | tanh
+                             (bool, init),       // the SNN starts from its weights
+                             (bool, calibrate),  // BN scales matched to its activity
+                             (double, kd_alpha), // weight of the distillation term
+                             (double, kd_tau),   // softmax temperature of both sides
+                             (bool, twin));      // this run trains the teacher itself
+    teacher_options()
+        : epochs(0), time_budget(0), activation("clip"), init(true), calibrate(true), kd_alpha(0),
+          kd_tau(2), twin(false) {}
+    bool active() const { return epochs > 0 || time_budget > 0; }
+};
+
 struct run_options {
     BOOST_HANA_DEFINE_STRUCT(
         run_options, (std::string, data), // dataset directory
@@ -74,7 +94,8 @@ struct run_options {
         (double, device_read_noise),  // --evaluate: read-noise standard deviation (units of V)
         (std::uint64_t, device_seed), // --evaluate: seed of those draws (and of the LLG chip)
         (device_options, device),     // simulated MTJs in --evaluate, noise-aware training
-        (bool, quiet));               // no progress line
+        (teacher_options, teacher));  // ANN teacher: hybrid initialisation, distillation
+    bool quiet = false;               ///< no progress line (not part of the recorded configuration)
 };
 
 /// Data-parallel training: the processes and how batch norm sees their shards.
@@ -133,7 +154,6 @@ inline run_options base_options() {
     o.device_spread = 0;
     o.device_read_noise = 0;
     o.device_seed = 1;
-    o.quiet = false;
     return o;
 }
 
@@ -197,6 +217,15 @@ inline void validate(const run_options& o) {
     require_non_negative("train_spread", o.device.train_spread);
     require_non_negative("train_read_noise", o.device.train_read_noise);
     validate_neuron_sim(o);
+    const teacher_options& t = o.teacher;
+    if (t.activation != "clip" && t.activation != "tanh")
+        throw parameter_error("teacher_activation", "'" + t.activation + "' is not clip or tanh");
+    require_non_negative("teacher_budget", t.time_budget);
+    if (!(t.kd_alpha >= 0 && t.kd_alpha <= 1))
+        throw parameter_error("kd_alpha", "must be in [0, 1]");
+    require_positive("kd_tau", t.kd_tau);
+    if (t.active() && t.kd_alpha > 0 && o.loss != "ce")
+        throw parameter_error("kd_alpha", "distillation is defined for --loss ce");
     if (o.optimizer != "sgd" && o.optimizer != "adamw")
         throw parameter_error("optimizer", "'" + o.optimizer + "' is not sgd or adamw");
     if (o.loss != "ce" && o.loss != "tet")

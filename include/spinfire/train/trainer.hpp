@@ -59,6 +59,7 @@
 #include "spinfire/train/device_loop.hpp"
 #include "spinfire/train/evaluate.hpp"
 #include "spinfire/train/export.hpp"
+#include "spinfire/train/hybrid.hpp"
 #include "spinfire/train/neuron_choice.hpp"
 #include "spinfire/train/options.hpp"
 #include "spinfire/train/whiten.hpp"
@@ -86,7 +87,8 @@ inline const char* const resume_keys[] = {"steps",          "early_steps",     "
                                           "momentum",       "weight_decay",    "label_smoothing",
                                           "warmup",         "train_per_class", "neuron",
                                           "precision",      "match_neuron",    "ema",
-                                          "alternate_flip", "cutout",          "input_scale"};
+                                          "alternate_flip", "cutout",          "input_scale",
+                                          "teacher"};
 
 /// obj[key] as T, or a data_error naming file and field (missing, or of another type).
 /// With a fallback, a missing field gives the fallback (an older file without it).
@@ -185,6 +187,18 @@ public:
     /// Optimizer steps done so far (after run(): all sittings).
     std::size_t step() const { return step_; }
 
+    /// A trained ANN teacher (the same network type as its analog twin, train/hybrid.hpp):
+    /// with options().teacher.init the run starts from its weights (calibrated unless
+    /// .calibrate is off), with .kd_alpha > 0 every step distils its outputs. report goes
+    /// into metrics.json. The teacher must outlive run().
+    void set_teacher(Net& teacher, io::json report) {
+        if (o_.loss != "ce" && o_.teacher.kd_alpha > 0)
+            throw parameter_error("kd_alpha", "distillation is defined for --loss ce");
+        teacher_ = &teacher;
+        teacher_report_ = std::move(report);
+    }
+    const run_options& options() const { return o_; }
+
     /// Trains until the schedule, the budget, --max-steps or Ctrl-C ends the sitting, then
     /// evaluates, writes metrics and exports the weights.
     run_result run() {
@@ -225,10 +239,16 @@ private:
         io::remove_stale_temporaries(o_.out);
     }
 
-    /// Initial weights (whitened first conv), the neuron, the optimizer and the EMA.
+    /// Initial weights (whitened first conv, or the teacher's), the neuron, the optimizer
+    /// and the EMA.
     void prepare_model() {
-        net_->initialize(o_.seed);
-        if (o_.whiten && !o_.resume) { // counted as training time; a resume loads the weights
+        const bool from_teacher = teacher_ && o_.teacher.init;
+        if (from_teacher)
+            copy_weights(*net_, *teacher_);
+        else
+            net_->initialize(o_.seed);
+        if (o_.whiten && !o_.resume &&
+            !from_teacher) { // counted as training time; a resume loads the weights
             const auto t0 = clock::now();
             const std::size_t pairs = whiten();
             const double secs = std::chrono::duration<double>(clock::now() - t0).count();
@@ -237,7 +257,14 @@ private:
                 std::printf("whitened %zu filter pairs of the first conv in %.1f s\n", pairs, secs);
         }
         set_neuron(*net_, neuron_.params);
-        if (o_.match_neuron) match_operating_point(net_->body(), neuron_.params);
+        set_analog(*net_, o_.teacher.twin ? parse_activation(o_.teacher.activation)
+                                          : nn::analog_activation::off);
+        // the teacher's twin saw the neuron's gain and thresholds: its BNs are matched already
+        if (o_.match_neuron && !from_teacher) match_operating_point(net_->body(), neuron_.params);
+        if (from_teacher && !resuming()) {
+            if (o_.teacher.calibrate) calibrate();
+            if (root_) evaluate_start();
+        }
         if (auto* g = parallel_.replicas) { // process 0's model (whitening sums in any order)
             std::vector<nn::parameter*> params;
             std::vector<nn::buffer*> buffers;
@@ -251,6 +278,48 @@ private:
         else
             adamw_.emplace(*net_, nn::adamw_options{o_.lr, 0.9, 0.999, 1e-8, o_.weight_decay});
         if (o_.ema > 0) ema_.emplace(*net_, o_.ema);
+    }
+
+    bool resuming() const {
+        return o_.resume && std::filesystem::is_regular_file(checkpoint_file());
+    }
+
+    /// Hybrid initialisation: the BN scales that put each neuron's spike rate on 256
+    /// unaugmented training images at the teacher's activity (train/hybrid.hpp). Counted as
+    /// training time. Every process computes the same scales (the same images).
+    void calibrate() {
+        const auto t0 = clock::now();
+        const data::loader<Source> ld(*train_, std::min<std::size_t>(256, train_->size()), true,
+                                      false, o_.seed);
+        const auto b = ld.make_batch(ld.order(0), 0, 0);
+        nn::tensor x;
+        to_input(b.x, x);
+        nn::context ctx;
+        ctx.steps = o_.steps;
+        ctx.prec = parse_precision(o_.precision);
+        calibration_ = calibrate_to_teacher(*net_, *teacher_, x, ctx);
+        const double secs = std::chrono::duration<double>(clock::now() - t0).count();
+        train_seconds_ += secs;
+        if (!o_.quiet) {
+            std::printf("calibrated to the teacher in %.1f s: layer (teacher |a|, spike rate "
+                        "before -> after, BN scale):",
+                        secs);
+            for (std::size_t l = 0; l < calibration_.scale.size(); ++l)
+                std::printf(" %zu (%.3f, %.3f -> %.3f, x%.3f)", l, calibration_.target[l],
+                            calibration_.before[l], calibration_.after[l], calibration_.scale[l]);
+            std::printf("\n");
+        }
+    }
+
+    /// The SNN's test accuracy on the teacher's (calibrated) weights, before any SNN step:
+    /// what the conversion alone gives. Not training time, like every evaluation.
+    void evaluate_start() {
+        const evaluation ev = evaluate(*net_, *test_, eval_settings_(), d_.class_names);
+        teacher_report_["snn_test_accuracy_at_start"] = ev.accuracy();
+        if (!o_.quiet)
+            std::printf("the SNN on the teacher's weights, before training: test accuracy %.2f %% "
+                        "(spikes +%.4f -%.4f)\n",
+                        100 * ev.accuracy(), ev.positive_rate, ev.negative_rate);
     }
 
     /// The schedule's length and budget, after resuming from a checkpoint when asked to.
@@ -366,8 +435,7 @@ private:
             try {
                 const nn::tensor& out = net_->forward(x_, ctx);
                 const std::span<const int> labels(b.labels.data(), b.labels.size());
-                auto res = o_.loss == "tet" ? nn::tet(out, labels)
-                                            : nn::cross_entropy(out, labels, o_.label_smoothing);
+                auto res = loss(out, labels, ctx);
                 if (!std::isfinite(res.value))
                     throw numeric_error("the loss is not finite (" +
                                         spinfire::detail::num(res.value) + ")");
@@ -389,6 +457,25 @@ private:
             adamw_->set_lr(lr), adamw_->step();
         if (ema_) ema_->update(*net_);
         return r;
+    }
+
+    /// The run's loss: TET, or CE with the teacher's outputs distilled into it when there is
+    /// one.
+    nn::loss_result loss(const nn::tensor& out, std::span<const int> labels,
+                         const nn::context& ctx) {
+        if (o_.loss == "tet") return nn::tet(out, labels);
+        if (teacher_ && o_.teacher.kd_alpha > 0)
+            return nn::distillation(out, labels, teacher_outputs(ctx), o_.teacher.kd_alpha,
+                                    o_.teacher.kd_tau, o_.label_smoothing);
+        return nn::cross_entropy(out, labels, o_.label_smoothing);
+    }
+    /// The teacher's logits on the step's input (inference, one step, the run's precision).
+    const nn::tensor& teacher_outputs(const nn::context& ctx) {
+        nn::context tc;
+        tc.training = false;
+        tc.steps = 1;
+        tc.prec = ctx.prec;
+        return teacher_->forward(x_, tc);
     }
 
     /// Sums a step's loss, correct and seen counts over the processes, and gives every
@@ -527,6 +614,10 @@ private:
         m["machine"] = {{"threads", o_.threads},
                         {"hardware_threads", std::thread::hardware_concurrency()},
                         {"native_bf16", nn::detail::native_bf16()}};
+        if (teacher_) {
+            m["teacher"] = teacher_report_;
+            if (!calibration_.scale.empty()) m["teacher"]["calibration"] = to_json(calibration_);
+        }
         if (parallel_.replicas)
             m["data_parallel"] = {{"processes", parallel_.replicas->size()},
                                   {"batch_per_process", o_.batch / parallel_.replicas->size()},
@@ -699,6 +790,9 @@ private:
     std::optional<nn::sgd> sgd_;
     std::optional<nn::adamw> adamw_;
     std::optional<nn::ema> ema_;
+    Net* teacher_ = nullptr;
+    io::json teacher_report_;
+    calibration calibration_;
     nn::tensor x_;
     std::size_t bpe_ = 0, step_ = 0, epoch_correct_ = 0, epoch_seen_ = 0;
     double train_seconds_ = 0, epoch_loss_ = 0, last_lr_ = 0;
@@ -728,12 +822,19 @@ evaluation evaluate_checkpoint(Net& net, const Source& test, run_options o,
         o.ema = detail::state_field<double>(saved, state.string(), "ema", "options", 0.0);
         o.input_scale =
             detail::state_field<std::string>(saved, state.string(), "input_scale", "options");
+        if (saved.contains("teacher") && saved["teacher"].is_object()) { // a teacher's own run
+            const io::json& t = saved["teacher"];
+            o.teacher.twin = detail::state_field<bool>(t, state.string(), "twin", "teacher");
+            o.teacher.activation =
+                detail::state_field<std::string>(t, state.string(), "activation", "teacher");
+        }
     }
     validate(o);
     threads budget(o.threads);
     fs::create_directories(o.out);
     const neuron_choice n = choose_neuron(o.neuron, o.input_scale == "fixed");
     set_neuron(net, n.params);
+    if (o.teacher.twin) set_analog(net, parse_activation(o.teacher.activation));
     std::uint64_t step = 0;
     if (o.ema > 0) { // the averaged weights, which the run itself evaluated and exported
         nn::ema avg(net, o.ema);

@@ -177,6 +177,28 @@ TEST_CASE("max pool, batch norm and spiking layers match finite differences") {
     }
 }
 
+TEST_CASE("analog twin of a spiking layer: clip and tanh against their formulas and finite "
+          "differences, one step in, one step out") {
+    nn::spiking<neuron::mtj_signed_lif> s;
+    s.params.gain = 0.5f;
+    s.params.theta_pos = 1.0f;
+    s.params.theta_neg = 2.0f; // slopes gain / theta: 0.5 above zero, 0.25 below
+    for (const auto a : {nn::analog_activation::clip, nn::analog_activation::tanh}) {
+        s.analog = a;
+        const tensor x = random_tensor(1, 2, 3, 2, 2, 40, 3.0);
+        tensor y;
+        s.forward(x, y, train_ctx(4)); // the twin ignores T: it keeps the input's steps
+        REQUIRE(y.shape() == x.shape());
+        for (std::size_t i = 0; i < x.size(); ++i) {
+            const double v = x.data()[i], u = v >= 0 ? 0.5 * v : 0.25 * v;
+            const double expect =
+                a == nn::analog_activation::clip ? std::clamp(u, -1.0, 1.0) : std::tanh(u);
+            REQUIRE(y.data()[i] == doctest::Approx(expect).epsilon(1e-6));
+        }
+        check_layer(s, x, train_ctx(1), 1e-3, 1e-2);
+    }
+}
+
 TEST_CASE("device-faithful spiking: per-neuron parameters and read noise") {
     using mtj = nn::spiking<neuron::mtj_signed_lif>;
     const auto ctx = train_ctx(4);
@@ -310,6 +332,54 @@ TEST_CASE("losses: cross-entropy and TET against formulas and finite differences
     CHECK_THROWS_AS(nn::cross_entropy(out, std::vector<int>{1}), parameter_error);
     out(0, 0, 0, 0, 0) = std::nanf("");
     CHECK_THROWS_AS(nn::cross_entropy(out, labels), numeric_error);
+}
+
+TEST_CASE("distillation: alpha 0 is cross-entropy, the soft term against its formula, zero "
+          "at the teacher's logits, and finite differences") {
+    const tensor out = random_tensor(2, 3, 5, 1, 1, 50, 2.0);
+    const tensor teacher = random_tensor(1, 3, 5, 1, 1, 51, 2.0);
+    const std::vector<int> labels{1, 4, 0};
+    const auto ce = nn::cross_entropy(out, labels, 0.1);
+    const auto d0 = nn::distillation(out, labels, teacher, 0.0, 3.0, 0.1);
+    CHECK(d0.value == ce.value);
+    CHECK(d0.grad == ce.grad);
+
+    const double alpha = 0.6, tau = 3;
+    double kl = 0;
+    for (std::size_t b = 0; b < 3; ++b) {
+        double zs[5], zt[5], ss = 0, st = 0;
+        for (std::size_t k = 0; k < 5; ++k) {
+            zs[k] = (double(out(0, b, k, 0, 0)) + out(1, b, k, 0, 0)) / 2 / tau;
+            zt[k] = teacher(0, b, k, 0, 0) / tau;
+            ss += std::exp(zs[k]);
+            st += std::exp(zt[k]);
+        }
+        for (std::size_t k = 0; k < 5; ++k) {
+            const double pt = std::exp(zt[k]) / st, ps = std::exp(zs[k]) / ss;
+            kl += pt * std::log(pt / ps) / 3;
+        }
+    }
+    const auto d = nn::distillation(out, labels, teacher, alpha, tau, 0.1);
+    CHECK(d.value ==
+          doctest::Approx((1 - alpha) * ce.value + alpha * tau * tau * kl).epsilon(1e-9));
+    CHECK(d.correct == ce.correct);
+    tensor v = random_tensor(2, 3, 5, 1, 1, 52);
+    const double h = 1e-2;
+    auto f = [&](const tensor& o) { return nn::distillation(o, labels, teacher, alpha, tau, 0.1); };
+    const double fd = (f(out + float(h) * v).value - f(out - float(h) * v).value) / (2 * h);
+    CHECK(dot(d.grad.data(), v.data(), v.size()) == doctest::Approx(fd).epsilon(1e-3));
+
+    // a student that already outputs the teacher's (T-averaged) logits pays only the CE part
+    tensor same = out;
+    for (std::size_t b = 0; b < 3; ++b)
+        for (std::size_t k = 0; k < 5; ++k)
+            same(0, b, k, 0, 0) = same(1, b, k, 0, 0) = teacher(0, b, k, 0, 0);
+    CHECK(nn::distillation(same, labels, teacher, alpha, tau, 0.1).value ==
+          doctest::Approx((1 - alpha) * nn::cross_entropy(same, labels, 0.1).value).epsilon(1e-9));
+    CHECK_THROWS_AS(nn::distillation(out, labels, random_tensor(1, 2, 5, 1, 1, 53), alpha, tau),
+                    parameter_error);
+    CHECK_THROWS_AS(nn::distillation(out, labels, teacher, 1.5, tau), parameter_error);
+    CHECK_THROWS_AS(nn::distillation(out, labels, teacher, alpha, 0.0), parameter_error);
 }
 
 namespace {

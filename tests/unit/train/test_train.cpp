@@ -633,6 +633,101 @@ TEST_CASE("trainer with --ema: resume is exact and --evaluate scores the average
     CHECK_FALSE(snapshot(net_e) == snapshot(net_a));
 }
 
+TEST_CASE("hybrid: the copied analog twin computes the teacher's function, calibration puts "
+          "each layer's spike rate, counted by the graph, at the teacher's activity") {
+    auto teacher = make_net();
+    teacher.initialize(3);
+    train::set_analog(teacher, nn::analog_activation::clip);
+    auto student = make_net();
+    student.initialize(4); // other weights, overwritten by the copy
+    train::copy_weights(student, teacher);
+    train::set_analog(student, nn::analog_activation::clip);
+    nn::tensor x = nn::make_tensor(1, 64, 3, 32, 32);
+    rng::stream r(9, 0);
+    for (auto& v : x) v = float(r.uniform() * 4 - 2);
+    nn::context c1;
+    c1.training = false;
+    c1.steps = 1;
+    const nn::tensor yt = teacher.forward(x, c1);
+    const nn::tensor& ys = student.forward(x, c1);
+    CHECK(yt.shape()[0] == 1);
+    for (std::size_t i = 0; i < yt.size(); ++i) REQUIRE(ys.data()[i] == yt.data()[i]);
+
+    train::set_analog(student, nn::analog_activation::off);
+    nn::context c2 = c1;
+    c2.steps = 2;
+    const auto cal = train::calibrate_to_teacher(student, teacher, x, c2);
+    REQUIRE(cal.scale.size() == 4);
+    // the rates from the graph's own spike counters, a path independent of the layer's mean
+    student.reset_metrics();
+    c2.collect_metrics = true;
+    student.forward(x, c2);
+    std::size_t l = 0;
+    student.body().for_each([&]<std::size_t I>(auto& layer) {
+        if constexpr (nn::detail::spiking_layer<std::decay_t<decltype(layer)>>) {
+            const auto& k = student.body().counters()[I];
+            const double rate = (k.out_pos + k.out_neg) / k.out_total;
+            CAPTURE(l);
+            CHECK(rate == doctest::Approx(cal.after[l]).epsilon(1e-12));
+            CHECK(cal.target[l] > 0.01);
+            // bisection on a finite batch: the rate moves in steps of one spike
+            CHECK(std::abs(rate - cal.target[l]) < 0.02 + 0.1 * cal.target[l]);
+            ++l;
+        }
+    });
+    CHECK(l == 4);
+}
+
+TEST_CASE("trainer with a teacher: the teacher trains as the analog twin, the SNN starts from "
+          "its calibrated weights, distils it, and --evaluate scores either exactly") {
+    const synthetic_runs runs;
+    const auto dir = test::scratch_dir("train_teacher");
+    auto o = small_options(dir / "kd");
+    o.epochs = 1;
+    o.teacher.epochs = 2;
+    o.teacher.kd_alpha = 0.5;
+    o.teacher.kd_tau = 2;
+    auto net = make_net();
+    const auto res = train::train_with_teacher(net, runs.tr, runs.te, o, runs.d);
+    const io::json m = io::read_json_file((dir / "kd" / "metrics.json").string());
+    const io::json mt = io::read_json_file((dir / "kd" / "teacher" / "metrics.json").string());
+    CHECK(mt["options"]["steps"] == 1);
+    CHECK(mt["options"]["teacher"]["twin"] == true);
+    CHECK(mt["epochs"] == 2.0);
+    CHECK(m["teacher"]["test_accuracy"] == mt["test_accuracy"]);
+    CHECK(m["teacher"]["calibration"]["bn_scale"].size() == 4);
+    CHECK(m["teacher"]["snn_test_accuracy_at_start"].get<double>() >= 0.0);
+    CHECK(m["options"]["teacher"]["kd_alpha"] == 0.5);
+    CHECK(res.test.accuracy() == m["test_accuracy"].get<double>());
+
+    // both checkpoints evaluate to their runs' figures, the teacher as its analog twin
+    auto net_t = make_net();
+    const auto teacher_ck = dir / "kd" / "teacher" / "checkpoint.bin";
+    const auto et = train::evaluate_checkpoint(net_t, runs.te, small_options(dir / "et"), runs.d,
+                                               teacher_ck.string());
+    CHECK(et.accuracy() == mt["test_accuracy"].get<double>());
+    CHECK(et.loss == mt["test_loss"].get<double>());
+    auto net_s = make_net();
+    const auto es = train::evaluate_checkpoint(net_s, runs.te, small_options(dir / "es"), runs.d,
+                                               (dir / "kd" / "checkpoint.bin").string());
+    CHECK(es.loss == res.test.loss);
+
+    // the student did start from the teacher: without init, calibration and distillation
+    // the same one epoch gives other weights
+    auto o0 = small_options(dir / "plain");
+    o0.epochs = 1;
+    auto plain = make_net();
+    runs.run(plain, o0);
+    CHECK_FALSE(snapshot(plain) == snapshot(net));
+
+    auto bad = o;
+    bad.out = (dir / "tet").string();
+    bad.loss = "tet";
+    auto net_b = make_net();
+    CHECK_THROWS_WITH_AS(train::train_with_teacher(net_b, runs.tr, runs.te, bad, runs.d),
+                         doctest::Contains("kd_alpha"), parameter_error);
+}
+
 TEST_CASE("evaluation files: confusion CSV and PNG agree with the counts, metrics.json has "
           "test_accuracy") {
     train::evaluation e;
