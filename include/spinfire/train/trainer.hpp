@@ -188,7 +188,7 @@ public:
     std::size_t step() const { return step_; }
 
     /// A trained ANN teacher (the same network type as its analog twin, train/hybrid.hpp):
-    /// with options().teacher.init the run starts from its weights (calibrated unless
+    /// with the options' teacher.init the run starts from its weights (calibrated unless
     /// .calibrate is off), with .kd_alpha > 0 every step distils its outputs. report goes
     /// into metrics.json. The teacher must outlive run().
     void set_teacher(Net& teacher, io::json report) {
@@ -197,7 +197,6 @@ public:
         teacher_ = &teacher;
         teacher_report_ = std::move(report);
     }
-    const run_options& options() const { return o_; }
 
     /// Trains until the schedule, the budget, --max-steps or Ctrl-C ends the sitting, then
     /// evaluates, writes metrics and exports the weights.
@@ -247,8 +246,8 @@ private:
             copy_weights(*net_, *teacher_);
         else
             net_->initialize(o_.seed);
-        if (o_.whiten && !o_.resume &&
-            !from_teacher) { // counted as training time; a resume loads the weights
+        // counted as training time; a resume loads the weights, a teacher gave them
+        if (o_.whiten && !o_.resume && !from_teacher) {
             const auto t0 = clock::now();
             const std::size_t pairs = whiten();
             const double secs = std::chrono::duration<double>(clock::now() - t0).count();
