@@ -153,7 +153,7 @@ TEST_CASE("io: JSON files are written atomically and read back") {
                          doctest::Contains("cannot create directory"), spinfire::data_error);
 }
 
-TEST_CASE("io: a crash mid-write leaves <file>.tmp.<pid>; remove_stale_temporaries removes only "
+TEST_CASE("io: a crash mid-write leaves <file>.tmp.<pid>, remove_stale_temporaries removes only "
           "those of processes that are gone") {
     const auto dir = test::scratch_dir("stale_tmp");
     const auto dead = dir / "checkpoint.bin.tmp.999999999"; // above any pid_max
@@ -214,7 +214,7 @@ TEST_CASE("errors: parameter checks name the parameter") {
     CHECK_NOTHROW(require_non_negative("alpha", 0.0));
 }
 
-TEST_CASE("sym_eigen: 2 x 2 by hand; Q diag(l) Q^T recovers l and Q up to sign") {
+TEST_CASE("sym_eigen: 2 x 2 by hand, Q diag(l) Q^T recovers l and Q up to sign") {
     // [[2, 1], [1, 2]]: eigenvalues 3 and 1, vectors (1, 1) / sqrt 2 and (1, -1) / sqrt 2
     const auto e2 = sym_eigen({2, 1, 1, 2}, 2);
     CHECK(e2.values[0] == doctest::Approx(3).epsilon(1e-14));

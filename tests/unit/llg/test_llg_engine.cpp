@@ -271,7 +271,7 @@ TEST_CASE("STT sign: a positive current pulls m toward the pinned direction") {
     CHECK(dot(ens.m(1), d.pinned) < -0.9);
 }
 
-TEST_CASE("scalar, SIMD and multi-threaded paths agree; float follows double") {
+TEST_CASE("scalar, SIMD and multi-threaded paths agree, float follows double") {
     const std::size_t n = 37; // not a multiple of any batch width: exercises padding
     llg::run_options o;
     o.dt = 2e-13;
@@ -484,7 +484,7 @@ TEST_CASE("drives: dc, signed pulse trains, sampled waveforms, spike trains") {
     CHECK_THROWS_AS(llg::drive::dc(std::nan("")), parameter_error);
 }
 
-TEST_CASE("readout: conductance, resistance, TMR; device JSON round trip") {
+TEST_CASE("readout: conductance, resistance, TMR, device JSON round trip") {
     auto d = device::orthogonal_mtj();
     const auto ro = device::mtj_readout(d);
     CHECK(ro.g_p == doctest::Approx(device::area(d) / d.ra));

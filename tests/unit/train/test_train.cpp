@@ -412,7 +412,7 @@ TEST_CASE("trainer: stopping after k steps and resuming gives the uninterrupted 
     CHECK_THROWS_WITH_AS(runs.run(net_e, oe), doctest::Contains("input_scale"), parameter_error);
 }
 
-TEST_CASE("trainer: a kill between checkpoint writes leaves a checkpoint that resumes exactly; "
+TEST_CASE("trainer: a kill between checkpoint writes leaves a checkpoint that resumes exactly, "
           "stale temporary files are removed") {
     const synthetic_runs runs;
     const auto dir = test::scratch_dir("train_resume_kill");
@@ -1066,7 +1066,7 @@ train::run_options llg_options() {
 } // namespace
 
 TEST_CASE(
-    "device loop: one seed is one chip at 300 K, whatever the thread count; detach restores") {
+    "device loop: one seed is one chip at 300 K, whatever the thread count, detach restores") {
     device_loop_case k;
     const auto model = k.outputs(nullptr);
     auto o = llg_options();
@@ -1203,7 +1203,7 @@ extern "C" void kill_self(int) { ::kill(::getpid(), SIGKILL); }
 } // namespace
 
 TEST_CASE("trainer: SIGINT mid-epoch stops with a checkpoint, keeps the epochs done, restores the "
-          "handler; --resume gives the uninterrupted run's weights") {
+          "handler, --resume gives the uninterrupted run's weights") {
     const synthetic_runs runs;
     const auto dir = test::scratch_dir("train_sigint");
     auto net_a = make_net();
