@@ -4,15 +4,21 @@
 //   train_cifar10 --data cifar-10-batches-bin --out runs/ideal --neuron ideal --time-budget 10
 //   train_cifar10 --data ... --out runs/mtj --neuron mtj --epochs 30       (Ctrl-C, then --resume)
 //   train_cifar10 --data ... --out runs/eval --evaluate runs/mtj/checkpoint.bin
+//   train_cifar10 --data ... --out runs/eval --evaluate models/<file>.bin   (a model file:
+//       weights only; it names its network, neuron and T and the accuracy it reproduces)
 //   train_cifar10 --data ... --out runs/kd --teacher-budget 20 --time-budget 60
 //       (an ANN teacher first, in runs/kd/teacher; the SNN starts from it and distils it)
 //   mpirun -np 4 train_cifar10 --data ... --out runs/dp --threads 1 [--sync-bn]
 //       (built with -DSPINFIRE_WITH_MPI=ON: data-parallel, each rank a quarter of --batch)
 //
 // Writes <out>/metrics.jsonl (per epoch), metrics.json (final, with test_accuracy),
-// evaluation.json, confusion.csv/png, checkpoint.bin/json and weights/*.npy + manifest.json.
+// evaluation.json, confusion.csv/png, checkpoint.bin/json, weights/*.npy + manifest.json and
+// model.bin (the model file).
+#include <charconv>
 #include <cstdio>
+#include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include <CLI/CLI.hpp>
@@ -50,6 +56,7 @@ int run(Net net, const std::string& name, const data::image_set* train_set,
             "{:.3g} SOPs, {:.3g} uJ per image; written to {}\n",
             100 * e.accuracy(), e.samples, e.positive_rate, e.negative_rate, e.network.sops,
             e.network.energy_pj * 1e-6, o.out);
+        if (const auto note = train::recorded_note(e); !note.empty()) fmt::print("{}\n", note);
         return 0;
     }
     data::augment_options aug; // random crop with 4-pixel zero padding + flip (+ cutout)
@@ -58,6 +65,23 @@ int run(Net net, const std::string& name, const data::image_set* train_set,
     const data::image_source train_src(*train_set, norm, aug);
     train::train_with_teacher(net, train_src, test_src, o, d, parallel);
     return 0;
+}
+
+/// --net and --width of a network as the trainer names it ("cifar10_fast<48>"); nullopt for
+/// a name this program does not build.
+std::optional<std::pair<std::string, int>> network_options(const std::string& network) {
+    if (network == "vgg_s") return std::pair{std::string("vgg_s"), 32};
+    for (const std::string kind : {"fast", "deep", "large"}) {
+        const std::string prefix = "cifar10_" + kind + "<";
+        if (network.rfind(prefix, 0) != 0 || network.back() != '>') continue;
+        int width = 0;
+        const char* first = network.data() + prefix.size();
+        const char* last = network.data() + network.size() - 1;
+        if (const auto r = std::from_chars(first, last, width);
+            r.ptr == last && r.ec == std::errc{})
+            return std::pair{kind, width};
+    }
+    return std::nullopt;
 }
 
 } // namespace
@@ -104,13 +128,19 @@ int main(int argc, char** argv) {
     app.add_option("--cache", cache,
                    "decoded-image cache directory for image folders (decode once)");
     app.add_option("--evaluate", checkpoint,
-                   "evaluate this checkpoint on the test set instead of training");
+                   "evaluate this checkpoint or model file on the test set instead of training "
+                   "(a model file sets --net and --width unless given)");
     CLI11_PARSE(app, argc, argv);
     try {
         train::check_device_loop(o, !checkpoint.empty());
 #ifdef SPINFIRE_WITH_MPI
         if (!checkpoint.empty() && !comm.root()) return 0; // rank 0 evaluates alone
 #endif
+        // A model file names its network: --net and --width default to it.
+        if (!checkpoint.empty() && app.count("--net") == 0 && app.count("--width") == 0)
+            if (const auto m = train::read_model_metadata(checkpoint))
+                if (const auto nw = network_options(m->value("network", std::string())))
+                    std::tie(net_name, width) = *nw;
         // Reject a width the chosen network is not built for before any data is loaded.
         const bool width_ok =
             net_name == "vgg_s" || (net_name == "deep" && width == 32) ||

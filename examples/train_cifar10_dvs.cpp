@@ -118,6 +118,7 @@ int main(int argc, char** argv) {
             fmt::print(
                 "test accuracy {:.2f} % on {} recordings; spikes +{:.4f} -{:.4f}; written to {}\n",
                 100 * e.accuracy(), e.samples, e.positive_rate, e.negative_rate, o.out);
+            if (const auto note = train::recorded_note(e); !note.empty()) fmt::print("{}\n", note);
             return 0;
         }
         data::frame_augment_options aug; // flip + shifts up to 5 pixels

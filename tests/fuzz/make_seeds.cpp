@@ -20,6 +20,7 @@
 #include <spinfire/fit/trace.hpp>
 #include <spinfire/nn/checkpoint.hpp>
 #include <spinfire/nn/optimizer.hpp>
+#include <spinfire/train/model_file.hpp>
 #include <spinfire/train/networks.hpp>
 #include <spinfire/train/neuron_choice.hpp>
 
@@ -126,11 +127,17 @@ int main(int argc, char** argv) try {
     }
     fit::write_trace_csv(dir(out, "trace_csv") / "lif.csv", tr);
 
-    // model files: the width-4 cifar10_fast the model-file target loads; checkpoints: a small
-    // network with its optimizer state and a training state as metadata
+    // model files: the width-4 cifar10_fast the model-file target loads, bare and as a model
+    // file with its metadata; checkpoints: a small network with its optimizer state and a
+    // training state as metadata
     auto net = train::cifar10_fast<train::neuron_model, 4>();
     net.initialize(7);
     nn::save_checkpoint(dir(out, "model_file") / "fast4.bin", net);
+    train::save_model((dir(out, "model_file") / "fast4_model.bin").string(), net,
+                      {{"network", "cifar10_fast<4>"},
+                       {"step", 1},
+                       {"options", {{"neuron", "ideal"}, {"steps", 2}, {"precision", "f32"}}},
+                       {"recorded", {{"test_accuracy", 0.5}, {"isa", train::build_isa()}}}});
     auto small = nn::sequential<nn::shape<4>>(nn::linear<4, 3>{});
     small.initialize(7);
     nn::adamw opt(small, {});

@@ -60,6 +60,7 @@
 #include "spinfire/train/evaluate.hpp"
 #include "spinfire/train/export.hpp"
 #include "spinfire/train/hybrid.hpp"
+#include "spinfire/train/model_file.hpp"
 #include "spinfire/train/neuron_choice.hpp"
 #include "spinfire/train/options.hpp"
 #include "spinfire/train/whiten.hpp"
@@ -169,6 +170,34 @@ struct run_description {
     io::json dataset = io::json::object();
     std::vector<std::string> class_names;
 };
+
+/// A model file's metadata (model_file.hpp): what the weights are, the options --evaluate
+/// needs to run them as trained and, when `recorded` is given, the test evaluation they
+/// reproduce with the conditions it ran under.
+inline io::json model_description(const run_description& d, const run_options& o,
+                                  const neuron_choice& n, std::uint64_t step,
+                                  const evaluation* recorded) {
+    const io::json teacher = {{"twin", o.teacher.twin}, {"activation", o.teacher.activation}};
+    io::json m = {{"network", d.network},
+                  {"dataset", d.dataset.value("name", std::string())},
+                  {"step", step},
+                  {"neuron", to_json(n)},
+                  {"options",
+                   {{"neuron", o.neuron},
+                    {"steps", o.steps},
+                    {"precision", o.precision},
+                    {"input_scale", o.input_scale},
+                    {"teacher", teacher}}}};
+    if (recorded)
+        m["recorded"] = {{"test_accuracy", recorded->accuracy()},
+                         {"test_loss", recorded->loss},
+                         {"test_samples", recorded->samples},
+                         {"test_per_class", o.test_per_class},
+                         {"flip_tta", o.flip_tta},
+                         {"shift_tta", o.shift_tta},
+                         {"isa", build_isa()}};
+    return m;
+}
 
 template <class Net, data::sample_source Source>
 class trainer {
@@ -570,7 +599,7 @@ private:
             add_eval(history_.back(), res.test);
             write_metrics_lines();
         }
-        export_final();
+        export_final(res.test);
         res.wall_seconds = std::chrono::duration<double>(clock::now() - wall0).count();
         res.metrics = metrics_json(res);
         io::write_json_file(o_.out + "/metrics.json", res.metrics);
@@ -582,8 +611,9 @@ private:
         return res;
     }
 
-    /// The (averaged) weights with what they are, in o.out/weights.
-    void export_final() {
+    /// The (averaged) weights with what they are: o.out/weights (numpy) and o.out/model.bin
+    /// (a model file recording the final test evaluation, which it reproduces).
+    void export_final(const evaluation& test) {
         averaged([&] {
             export_weights(*net_, o_.out + "/weights",
                            {{"network", d_.network},
@@ -592,6 +622,8 @@ private:
                             {"dataset", d_.dataset},
                             {"step", step_},
                             {"ema", o_.ema}});
+            save_model(o_.out + "/model.bin", *net_,
+                       model_description(d_, o_, neuron_, step_, &test));
             return 0;
         });
     }
@@ -798,40 +830,80 @@ private:
     std::vector<io::json> history_;
 };
 
-/// Inference on a saved checkpoint: evaluation.json, confusion.csv/png in o.out and the
-/// weights exported to o.out/weights. The neuron and T recorded beside the checkpoint
-/// (checkpoint.json) take precedence over o, so a checkpoint is evaluated as it was trained.
+/// One line on how an evaluation compares with the accuracy its model file records; empty
+/// when it was not a model file or recorded none.
+inline std::string recorded_note(const evaluation& e) {
+    if (!e.conditions.contains("recorded")) return {};
+    const io::json& r = e.conditions["recorded"];
+    const double acc = r["test_accuracy"].get<double>();
+    char pct[32];
+    std::snprintf(pct, sizeof pct, "%.2f %%", 100 * acc);
+    std::string note = std::string("recorded in the model file: ") + pct;
+    if (!r["same_conditions"].get<bool>())
+        return note + " under other conditions (test set, test-time views or device effects)";
+    if (acc == e.accuracy()) return note + ", reproduced exactly";
+    const std::string isa = r["isa"].get<std::string>();
+    if (isa != build_isa())
+        return note + ", not reproduced exactly: recorded by a build for " + isa +
+               ", this one is " + build_isa() + " (other kernels, other order of float sums)";
+    return note + ", NOT reproduced by a build for the same instruction set (a bug)";
+}
+
+namespace detail {
+/// Takes the options a training state or model file records (file names it in errors)
+/// into o, after checking that it is for network d.network.
+inline void take_saved_options(run_options& o, const io::json& st, const std::string& file,
+                               const run_description& d) {
+    const auto network = state_field<std::string>(st, file, "network");
+    if (network != d.network)
+        throw parameter_error("net", "checkpoint is for network '" + network + "'");
+    const io::json saved = saved_options(st, file);
+    o.neuron = state_field<std::string>(saved, file, "neuron", "options");
+    o.steps = state_field<std::size_t>(saved, file, "steps", "options");
+    o.precision = state_field<std::string>(saved, file, "precision", "options");
+    o.optimizer = state_field<std::string>(saved, file, "optimizer", "options", o.optimizer);
+    o.ema = state_field<double>(saved, file, "ema", "options", 0.0);
+    o.input_scale = state_field<std::string>(saved, file, "input_scale", "options");
+    if (saved.contains("teacher") && saved["teacher"].is_object()) { // a teacher's own run
+        const io::json& t = saved["teacher"];
+        o.teacher.twin = state_field<bool>(t, file, "twin", "teacher");
+        o.teacher.activation = state_field<std::string>(t, file, "activation", "teacher");
+    }
+}
+} // namespace detail
+
+/// Inference on a saved checkpoint or model file: evaluation.json, confusion.csv/png in
+/// o.out, and the weights exported to o.out/weights and o.out/model.bin. The neuron and T
+/// recorded in a model file, or beside a checkpoint (checkpoint.json), take precedence over
+/// o, so weights are evaluated as they were trained. A model file's recorded test accuracy
+/// is compared when the conditions are the recorded ones (e.conditions["recorded"]).
 template <class Net, data::sample_source Source>
 evaluation evaluate_checkpoint(Net& net, const Source& test, run_options o,
                                const run_description& d, const std::string& checkpoint) {
     namespace fs = std::filesystem;
+    const nn::checkpoint_contents ck = nn::read_checkpoint(checkpoint);
+    const std::optional<io::json> model = model_metadata(ck);
     const fs::path state = fs::path(checkpoint).parent_path() / "checkpoint.json";
-    if (fs::is_regular_file(state)) {
-        const io::json st = io::read_json_file(state.string());
-        const auto network = detail::state_field<std::string>(st, state.string(), "network");
-        if (network != d.network)
-            throw parameter_error("net", "checkpoint is for network '" + network + "'");
-        const io::json saved = detail::saved_options(st, state.string());
-        o.neuron = detail::state_field<std::string>(saved, state.string(), "neuron", "options");
-        o.steps = detail::state_field<std::size_t>(saved, state.string(), "steps", "options");
-        o.precision =
-            detail::state_field<std::string>(saved, state.string(), "precision", "options");
-        o.optimizer = detail::state_field<std::string>(saved, state.string(), "optimizer",
-                                                       "options", o.optimizer);
-        o.ema = detail::state_field<double>(saved, state.string(), "ema", "options", 0.0);
-        o.input_scale =
-            detail::state_field<std::string>(saved, state.string(), "input_scale", "options");
-        if (saved.contains("teacher") && saved["teacher"].is_object()) { // a teacher's own run
-            const io::json& t = saved["teacher"];
-            o.teacher.twin = detail::state_field<bool>(t, state.string(), "twin", "teacher");
-            o.teacher.activation =
-                detail::state_field<std::string>(t, state.string(), "activation", "teacher");
-        }
-    }
+    if (model)
+        detail::take_saved_options(o, *model, checkpoint, d);
+    else if (fs::is_regular_file(state))
+        detail::take_saved_options(o, io::read_json_file(state.string()), state.string(), d);
     validate(o);
     threads budget(o.threads);
     fs::create_directories(o.out);
     const neuron_choice n = choose_neuron(o.neuron, o.input_scale == "fixed");
+    if (model) { // the neuron's function must be the one the weights were trained with
+        if (!model->contains("neuron") || !(*model)["neuron"].is_object())
+            throw data_error(checkpoint, "field 'neuron' is missing or not an object");
+        const io::json& was = (*model)["neuron"];
+        const io::json now = to_json(n);
+        if (was.value("params", io::json()) != now["params"] ||
+            was.value("input_scale", io::json()) != now["input_scale"])
+            throw data_error(checkpoint, "was trained with the neuron " + was.dump() + ", but '" +
+                                             o.neuron + "' now resolves to " + now.dump() +
+                                             " (set SPINFIRE_FITTED_NEURON to the file it was "
+                                             "trained with)");
+    }
     set_neuron(net, n.params);
     if (o.teacher.twin) set_analog(net, parse_activation(o.teacher.activation));
     std::uint64_t step = 0;
@@ -840,16 +912,17 @@ evaluation evaluate_checkpoint(Net& net, const Source& test, run_options o,
         if (o.optimizer == "sgd") {
             nn::sgd opt(net, nn::sgd_options{});
             nn::with_ema<nn::sgd> saved{&opt, &avg};
-            step = nn::load_checkpoint(checkpoint, net, &saved);
+            step = nn::apply_checkpoint(ck, net, &saved);
         } else {
             nn::adamw opt(net, nn::adamw_options{});
             nn::with_ema<nn::adamw> saved{&opt, &avg};
-            step = nn::load_checkpoint(checkpoint, net, &saved);
+            step = nn::apply_checkpoint(ck, net, &saved);
         }
         avg.swap(net);
     } else {
-        step = nn::load_checkpoint(checkpoint, net);
+        step = nn::apply_checkpoint(ck, net);
     }
+    if (model) step = detail::state_field<std::uint64_t>(*model, checkpoint, "step");
     const device_settings dev{o.device_spread, o.device_read_noise, o.device_seed};
     if (dev.active()) set_device(net, n, dev);
     auto es = evaluation_settings(o, n, d.class_names.size());
@@ -868,6 +941,20 @@ evaluation evaluate_checkpoint(Net& net, const Source& test, run_options o,
                     {"flip_tta", o.flip_tta},
                     {"shift_tta", o.shift_tta}};
     if (loop) e.conditions["device_in_the_loop"] = loop->report(e.samples * es.views());
+    // the plain evaluation (no device effects) is what a model file records and reproduces
+    const bool plain = !dev.active() && !loop;
+    if (model && model->contains("recorded")) {
+        const io::json& r = (*model)["recorded"];
+        const bool same = plain && r.value("test_samples", std::size_t(0)) == e.samples &&
+                          r.value("test_per_class", std::size_t(0)) == o.test_per_class &&
+                          r.value("flip_tta", false) == o.flip_tta &&
+                          r.value("shift_tta", std::size_t(0)) == o.shift_tta;
+        e.conditions["recorded"] = {
+            {"test_accuracy",
+             detail::state_field<double>(r, checkpoint, "test_accuracy", "recorded")},
+            {"same_conditions", same},
+            {"isa", r.value("isa", std::string("unknown"))}};
+    }
     write_evaluation(o.out, e);
     export_weights(net, o.out + "/weights",
                    {{"network", d.network},
@@ -877,6 +964,7 @@ evaluation evaluate_checkpoint(Net& net, const Source& test, run_options o,
                     {"step", step},
                     {"checkpoint", checkpoint},
                     {"ema", o.ema}});
+    save_model(o.out + "/model.bin", net, model_description(d, o, n, step, plain ? &e : nullptr));
     return e;
 }
 

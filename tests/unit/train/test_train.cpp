@@ -91,6 +91,13 @@ train::run_options small_options(const std::filesystem::path& out) {
 }
 
 /// Trainers on a 200-image synthetic training set and a 100-image test set.
+/// "--neuron mtj" resolves to the committed fitted neuron wherever the tests run from.
+void fitted_neuron_from_source_tree() {
+    const std::string f =
+        std::string(SPINFIRE_SOURCE_DIR) + "/docs/results/orthogonal_mtj_fitted.json";
+    ::setenv("SPINFIRE_FITTED_NEURON", f.c_str(), 1);
+}
+
 struct synthetic_runs {
     data::image_set train_set = synthetic_set(200, 1), test_set = synthetic_set(100, 2);
     data::image_source tr{train_set, data::cifar10_normalization(), data::augment_options{}};
@@ -633,6 +640,61 @@ TEST_CASE("trainer with --ema: resume is exact and --evaluate scores the average
     CHECK_FALSE(snapshot(net_e) == snapshot(net_a));
 }
 
+TEST_CASE("model file: weights only, it names what it is and --evaluate reproduces the run's "
+          "recorded accuracy exactly") {
+    const synthetic_runs runs;
+    const auto dir = test::scratch_dir("train_model_file");
+    fitted_neuron_from_source_tree();
+    auto o = small_options(dir / "a");
+    o.ema = 0.9; // the file holds the average, which the run evaluated
+    o.neuron = "mtj";
+    auto net = make_net();
+    const auto ra = runs.run(net, o);
+    const auto file = (dir / "a" / "model.bin").string();
+
+    // no optimizer or EMA state: exactly the parameters and buffers, as a second walk counts
+    const auto ck = nn::read_checkpoint(file);
+    std::size_t records = 0;
+    net.visit_parameters([&](const std::string&, nn::parameter&) { ++records; });
+    net.visit_buffers([&](const std::string&, nn::buffer&) { ++records; });
+    CHECK(ck.records.size() == records);
+    for (const auto& r : ck.records) CHECK(r.first.rfind("opt.", 0) != 0);
+    const auto meta = train::model_metadata(ck);
+    REQUIRE(meta);
+    CHECK((*meta)["network"] == "cifar10_fast<4>");
+    CHECK((*meta)["options"]["neuron"] == "mtj");
+    CHECK((*meta)["recorded"]["test_accuracy"] == ra.test.accuracy());
+    CHECK_FALSE(train::read_model_metadata((dir / "a" / "checkpoint.bin").string()));
+
+    // evaluated with default options (ideal neuron): the file's own neuron and weights give
+    // the run's figures, and the comparison says so
+    auto net_e = make_net();
+    const auto e =
+        train::evaluate_checkpoint(net_e, runs.te, small_options(dir / "e"), runs.d, file);
+    CHECK(e.correct == ra.test.correct);
+    CHECK(e.loss == ra.test.loss);
+    CHECK(e.conditions["recorded"]["same_conditions"] == true);
+    CHECK(train::recorded_note(e).find("reproduced exactly") != std::string::npos);
+    CHECK_FALSE(snapshot(net_e) == snapshot(net)); // the average, not the live weights
+    // the model file written beside that evaluation is the same model (round trip)
+    const auto again = nn::read_checkpoint((dir / "e" / "model.bin").string());
+    CHECK(again.records == ck.records);
+    CHECK(train::model_metadata(again) == meta);
+
+    // other conditions are said to be other, and another network is refused
+    auto flip = small_options(dir / "h");
+    flip.flip_tta = true;
+    auto net_h = make_net();
+    const auto h = train::evaluate_checkpoint(net_h, runs.te, flip, runs.d, file);
+    CHECK(h.conditions["recorded"]["same_conditions"] == false);
+    CHECK(train::recorded_note(h).find("other conditions") != std::string::npos);
+    auto other = runs.d;
+    other.network = "cifar10_fast<8>";
+    CHECK_THROWS_WITH_AS(train::evaluate_checkpoint(net_h, runs.te, flip, other, file),
+                         doctest::Contains("checkpoint is for network 'cifar10_fast<4>'"),
+                         parameter_error);
+}
+
 TEST_CASE("hybrid: the copied analog twin computes the teacher's function, calibration puts "
           "each layer's spike rate, counted by the graph, at the teacher's activity") {
     auto teacher = make_net();
@@ -901,17 +963,25 @@ TEST_CASE("export: numpy loads every .npy listed in the manifest with the right 
     }
 }
 
-TEST_CASE("learning: a few epochs on 2000 real CIFAR-10 images reach well above chance") {
+/// The shared JPEG copy of CIFAR-10 unpacked into the build tree (once); empty where the
+/// shared data is absent (test::shared_data has said so).
+std::filesystem::path cifar10_jpeg() {
     const auto tgz = test::shared_data("cifar10-jpeg.tar.gz");
-    if (tgz.empty()) return;
+    if (tgz.empty()) return {};
     const auto root = std::filesystem::path(SPINFIRE_TEST_WORK_DIR) / "train_cifar10";
     if (!std::filesystem::is_directory(root / "cifar10-jpeg" / "test")) {
         std::filesystem::create_directories(root);
         const std::string cmd = "tar -xzf '" + tgz.string() + "' -C '" + root.string() + "'";
         REQUIRE(std::system(cmd.c_str()) == 0);
     }
-    const auto train_set = data::load_cifar10(root / "cifar10-jpeg", data::split::train, {200, {}});
-    const auto test_set = data::load_cifar10(root / "cifar10-jpeg", data::split::test, {50, {}});
+    return root / "cifar10-jpeg";
+}
+
+TEST_CASE("learning: a few epochs on 2000 real CIFAR-10 images reach well above chance") {
+    const auto jpeg = cifar10_jpeg();
+    if (jpeg.empty()) return;
+    const auto train_set = data::load_cifar10(jpeg, data::split::train, {200, {}});
+    const auto test_set = data::load_cifar10(jpeg, data::split::test, {50, {}});
     REQUIRE(train_set.size() == 2000);
     REQUIRE(test_set.size() == 500);
     const auto norm = data::cifar10_normalization();
