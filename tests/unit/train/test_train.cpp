@@ -1005,6 +1005,47 @@ TEST_CASE("learning: a few epochs on 2000 real CIFAR-10 images reach well above 
     CHECK(m["test_accuracy"].get<double>() == r.test.accuracy());
 }
 
+TEST_CASE("models: every committed model file reproduces its recorded test accuracy") {
+    const auto jpeg = cifar10_jpeg();
+    if (jpeg.empty()) return;
+    fitted_neuron_from_source_tree();
+    const auto test_set = data::load_cifar10(jpeg, data::split::test, {0, {}});
+    REQUIRE(test_set.size() == 10000);
+    const data::image_source te(test_set, data::cifar10_normalization());
+    std::size_t files = 0, checked = 0;
+    const auto models = std::filesystem::path(SPINFIRE_SOURCE_DIR) / "models";
+    for (const auto& f : std::filesystem::directory_iterator(models)) {
+        if (f.path().extension() != ".bin") continue;
+        ++files;
+        const std::string file = f.path().string();
+        const auto meta = train::read_model_metadata(file);
+        REQUIRE_MESSAGE(meta, file << " is not a model file");
+        const auto network = (*meta)["network"].get<std::string>();
+        auto o = small_options(test::scratch_dir("model_" + f.path().stem().string()));
+        o.threads = 2;
+        o.eval_batch = train::cifar10_recipe().eval_batch; // the programs' batches
+        const train::run_description d{network, {{"name", "CIFAR-10"}}, test_set.class_names};
+        auto check = [&](auto net) {
+            const auto e = train::evaluate_checkpoint(net, te, o, d, file);
+            const io::json& r = e.conditions["recorded"];
+            MESSAGE(file << ": " << train::recorded_note(e));
+            CHECK(r["same_conditions"] == true);
+            // bit for bit where built for the recording's instruction set; elsewhere oneDNN's
+            // kernels sum in another order and a few of the 10,000 spiking decisions may flip
+            if (r["isa"] == train::build_isa())
+                CHECK(e.accuracy() == r["test_accuracy"].get<double>());
+            else
+                CHECK(std::abs(e.accuracy() - r["test_accuracy"].get<double>()) <= 0.003);
+            ++checked;
+        };
+        if (network == "cifar10_fast<48>")
+            check(train::cifar10_fast<train::neuron_model, 48>());
+        else
+            FAIL(file << " holds " << network << ", which this test does not build: add it here");
+    }
+    CHECK(checked == files);
+}
+
 TEST_CASE("whitening: the first conv's filter pairs decorrelate the patches to unit variance") {
     // Smooth images with correlated colour planes and a little noise: patch directions with
     // variances spread over orders of magnitude, as in real images.
