@@ -62,7 +62,7 @@ inline dnnl::memory out_memory(const dnnl::memory& user, const dnnl::memory::des
 /// AVX-512 (oneDNN's AVX-512 and AMX kernels work on 16; with 8 its BN and pooling fall back
 /// to AVX2 kernels and every bf16 convolution reorders its input), else and for C not a
 /// multiple of 16, 8-channel blocks.
-inline tag blocked_tag(std::size_t channels) {
+inline tag blocked_tag([[maybe_unused]] std::size_t channels) { // unused without AVX-512
 #if defined(__AVX512F__)
     if (channels % 16 == 0) return tag::nChw16c;
 #endif
