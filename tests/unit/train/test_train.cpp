@@ -1328,9 +1328,11 @@ TEST_CASE("trainer: SIGINT mid-epoch stops with a checkpoint, keeps the epochs d
     const interrupting_source src{&runs.tr, 8 * 32 + 5}, test_src{&runs.te, ~std::size_t(0)};
     auto o = small_options(dir / "b");
     static std::atomic<int> outside_calls{0};
-    const auto before = std::signal(SIGINT, +[](int) { ++outside_calls; });
+    const auto before = std::signal(
+        SIGINT, +[](int) { ++outside_calls; });
     auto net_b = make_net();
-    const auto rb = train::trainer<net_type, interrupting_source>(net_b, src, test_src, o, runs.d).run();
+    const auto rb =
+        train::trainer<net_type, interrupting_source>(net_b, src, test_src, o, runs.d).run();
     CHECK(outside_calls.load() == 0); // the trainer's handler took the Ctrl-C
     std::raise(SIGINT);               // the handler from before the run is back in place
     CHECK(outside_calls.load() == 1);
