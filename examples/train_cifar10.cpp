@@ -12,8 +12,8 @@
 //       (built with -DSPINFIRE_WITH_MPI=ON: data-parallel, each rank a quarter of --batch)
 //
 // Writes <out>/metrics.jsonl (per epoch), metrics.json (final, with test_accuracy),
-// evaluation.json, confusion.csv/png, checkpoint.bin/json, weights/*.npy + manifest.json and
-// model.bin (the model file).
+// evaluation.json, confusion.csv/png, predictions.csv, checkpoint.bin/json, weights/*.npy +
+// manifest.json and model.bin (the model file).
 #include <charconv>
 #include <cstdio>
 #include <optional>

@@ -1,7 +1,8 @@
 #pragma once
 // Evaluation of a network on a dataset: accuracy, per-class accuracy, confusion matrix,
 // spike statistics (positive and negative rates per layer and overall), synaptic operations
-// and the energy estimate; plus the files: confusion.csv, confusion.png, evaluation.json.
+// and the energy estimate; plus the files: confusion.csv, confusion.png, evaluation.json and
+// predictions.csv (per sample, for paired comparisons of two networks on one set).
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -77,6 +78,9 @@ struct evaluation {
     nn::network_metrics network;                 ///< per layer; SOPs and energy per sample
     double seconds = 0;
     io::json conditions = io::json::object(); ///< e.g. the device settings it ran under
+    /// Per sample, in the source's order: two networks scored on one set can be compared
+    /// pairwise (the standard error of an accuracy difference needs the per-sample pairs).
+    std::vector<int> labels, predicted;
 
     double accuracy() const { return samples ? double(correct) / double(samples) : 0.0; }
     std::vector<double> per_class_accuracy() const {
@@ -141,6 +145,8 @@ evaluation evaluate(Net& net, const Source& src, const eval_settings& s,
     const std::vector<std::ptrdiff_t> shifts =
         shift ? std::vector<std::ptrdiff_t>{0, shift, -shift} : std::vector<std::ptrdiff_t>{0};
     nn::tensor x, view, sum;
+    e.labels.reserve(src.size());
+    e.predicted.reserve(src.size());
     for (auto& b : ld.epoch(0)) {
         to_input(b.x, x);
         const nn::tensor* res = nullptr;
@@ -175,6 +181,8 @@ evaluation evaluate(Net& net, const Source& src, const eval_settings& s,
                 throw parameter_error("classes", "label or output beyond the class count");
             ++e.confusion[y][std::size_t(p[i])];
             e.correct += p[i] == b.labels[i];
+            e.labels.push_back(b.labels[i]);
+            e.predicted.push_back(p[i]);
         }
         e.samples += b.size();
     }
@@ -243,6 +251,16 @@ inline void write_confusion_csv(const std::string& file, const evaluation& e) {
             for (auto v : e.confusion[r]) os << ',' << v;
             os << '\n';
         }
+    });
+}
+
+/// predictions.csv: header "index,label,predicted", one row per sample in the source's order
+/// (class indices; confusion.csv names them).
+inline void write_predictions_csv(const std::string& file, const evaluation& e) {
+    io::write_atomically(file, [&](std::ostream& os) {
+        os << "index,label,predicted\n";
+        for (std::size_t i = 0; i < e.predicted.size(); ++i)
+            os << i << ',' << e.labels[i] << ',' << e.predicted[i] << '\n';
     });
 }
 
@@ -317,10 +335,11 @@ inline void write_confusion_png(const std::string& file, const evaluation& e) {
     std::filesystem::rename(tmp, file);
 }
 
-/// evaluation.json, confusion.csv and confusion.png in dir.
+/// evaluation.json, confusion.csv, confusion.png and predictions.csv in dir.
 inline void write_evaluation(const std::string& dir, const evaluation& e) {
     io::write_json_file(dir + "/evaluation.json", to_json(e));
     write_confusion_csv(dir + "/confusion.csv", e);
+    write_predictions_csv(dir + "/predictions.csv", e);
     write_confusion_png(dir + "/confusion.png", e);
 }
 

@@ -872,11 +872,12 @@ inline void take_saved_options(run_options& o, const io::json& st, const std::st
 }
 } // namespace detail
 
-/// Inference on a saved checkpoint or model file: evaluation.json, confusion.csv/png in
-/// o.out, and the weights exported to o.out/weights and o.out/model.bin. The neuron and T
-/// recorded in a model file, or beside a checkpoint (checkpoint.json), take precedence over
-/// o, so weights are evaluated as they were trained. A model file's recorded test accuracy
-/// is compared when the conditions are the recorded ones (e.conditions["recorded"]).
+/// Inference on a saved checkpoint or model file: evaluation.json, confusion.csv/png and
+/// predictions.csv in o.out, and the weights exported to o.out/weights and o.out/model.bin.
+/// The neuron and T recorded in a model file, or beside a checkpoint (checkpoint.json), take
+/// precedence over o, so weights are evaluated as they were trained. A model file's recorded
+/// test accuracy is compared when the conditions are the recorded ones
+/// (e.conditions["recorded"]).
 template <class Net, data::sample_source Source>
 evaluation evaluate_checkpoint(Net& net, const Source& test, run_options o,
                                const run_description& d, const std::string& checkpoint) {

@@ -790,13 +790,15 @@ TEST_CASE("trainer with a teacher: the teacher trains as the analog twin, the SN
                          doctest::Contains("kd_alpha"), parameter_error);
 }
 
-TEST_CASE("evaluation files: confusion CSV and PNG agree with the counts, metrics.json has "
-          "test_accuracy") {
+TEST_CASE("evaluation files: confusion CSV and PNG agree with the counts, predictions CSV "
+          "lists the samples, metrics.json has test_accuracy") {
     train::evaluation e;
     e.class_names = {"a", "b", "c"};
     e.confusion = {{8, 2, 0}, {0, 5, 5}, {1, 0, 9}};
     e.samples = 30;
     e.correct = 22;
+    e.labels = {2, 0, 1}; // the per-sample file is written as given (a three-sample excerpt)
+    e.predicted = {2, 1, 1};
     const auto pc = e.per_class_accuracy();
     CHECK(pc[0] == doctest::Approx(0.8));
     CHECK(pc[1] == doctest::Approx(0.5));
@@ -807,6 +809,8 @@ TEST_CASE("evaluation files: confusion CSV and PNG agree with the counts, metric
     REQUIRE(csv.size() == 4);
     CHECK(csv[0] == "true\\predicted,a,b,c");
     CHECK(csv[2] == "b,0,5,5");
+    CHECK(read_lines(dir / "predictions.csv") ==
+          std::vector<std::string>{"index,label,predicted", "0,2,2", "1,0,1", "2,1,1"});
     int w = 0, h = 0, c = 0;
     unsigned char* img = stbi_load((dir / "confusion.png").string().c_str(), &w, &h, &c, 3);
     REQUIRE(img != nullptr);
@@ -861,6 +865,7 @@ TEST_CASE("evaluate with flip and shifts: scores the mean of the views' outputs"
     }
     double loss = 0;
     std::size_t correct = 0, k = 0;
+    std::vector<int> predicted;
     for (auto& b : lb.epoch(0)) {
         train::to_input(b.x, x);
         nn::tensor mean = net.forward(x, ctx);
@@ -873,9 +878,13 @@ TEST_CASE("evaluate with flip and shifts: scores the mean of the views' outputs"
             double(b.size());
         const auto p = train::predictions(mean);
         for (std::size_t i = 0; i < b.size(); ++i) correct += p[i] == b.labels[i];
+        predicted.insert(predicted.end(), p.begin(), p.end());
     }
     CHECK(both.samples == 40);
     CHECK(both.correct == correct);
+    CHECK(both.predicted == predicted); // per sample, in the source's order
+    REQUIRE(both.labels.size() == 40);
+    for (std::size_t i = 0; i < 40; ++i) CHECK(both.labels[i] == src.label(i));
     CHECK(both.loss == doctest::Approx(loss / 40).epsilon(1e-6));
     CHECK(std::abs(plain.loss - both.loss) > 1e-3); // the mirror changes the outputs
 
