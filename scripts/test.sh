@@ -5,13 +5,20 @@
 # replaying its corpus and reproducers and fuzzing a few seconds (fuzz preset, Clang).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/deps.sh
-cmake --preset release -DSPINFIRE_WITH_MPI=ON
-cmake --build --preset release -j "$(nproc)"
-ctest --preset release
-cmake --preset debug-asan
-cmake --build --preset debug-asan -j "$(nproc)"
-ctest --preset debug-asan
-cmake --preset fuzz
-cmake --build --preset fuzz -j "$(nproc)"
-ctest --preset fuzz
+# Each step prints its wall time: a slow CI run shows where the time went.
+step() {
+    local t0=$SECONDS
+    "$@"
+    echo "== scripts/test.sh: '$*' took $((SECONDS - t0)) s"
+}
+step bash scripts/deps.sh
+step cmake --preset release -DSPINFIRE_WITH_MPI=ON
+step cmake --build --preset release -j "$(nproc)"
+step ctest --preset release
+step cmake --preset debug-asan
+step cmake --build --preset debug-asan -j "$(nproc)"
+step ctest --preset debug-asan
+step cmake --preset fuzz
+step cmake --build --preset fuzz -j "$(nproc)"
+step ctest --preset fuzz
+echo "== scripts/test.sh: all steps passed in $SECONDS s"
