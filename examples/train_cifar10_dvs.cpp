@@ -9,6 +9,7 @@
 //       (built with -DSPINFIRE_WITH_MPI=ON: data-parallel, each rank half of --batch)
 //
 // Same options, progress, metrics, checkpoints and outputs as train_cifar10.
+#include <charconv>
 #include <cstdio>
 #include <string>
 
@@ -28,9 +29,16 @@ namespace {
 
 using namespace spinfire;
 
-/// VGGSNN at 1/8 of TET's width (8, 16, 32, 32, 64, 64, 64, 64 channels): the widest that
-/// trains T = 10 at 48 x 48 in minutes per epoch on two cores (docs/results/cifar10_dvs.md).
-constexpr std::size_t width = 8;
+/// The width W of a network the trainer names "vggsnn<W>"; 0 for any other name.
+std::size_t vggsnn_width(const std::string& network) {
+    const std::string prefix = "vggsnn<";
+    if (network.rfind(prefix, 0) != 0 || network.back() != '>') return 0;
+    std::size_t w = 0;
+    const char* first = network.data() + prefix.size();
+    const char* last = network.data() + network.size() - 1;
+    const auto r = std::from_chars(first, last, w);
+    return r.ptr == last && r.ec == std::errc{} ? w : 0;
+}
 
 } // namespace
 
@@ -53,6 +61,15 @@ int main(int argc, char** argv) {
     train::add_parallel_options(app, parallel);
 #endif
     std::string split = "9:1", cache, checkpoint;
+    // W = 8 (8, 16, 32, 32, 64 x 4 channels) trains T = 10 at 48 x 48 at ~29 samples/s per
+    // core: ~21 epochs of the full emulated set in 105 minutes, and underfits there
+    // (docs/results/cifar10_dvs.md); 16 has 4x the MACs. TET's VGGSNN is 64.
+    std::size_t width = 8;
+    app.add_option("--width", width,
+                   "VGGSNN width W (channels W, 2W, 4W, 4W, 8W x 4); MACs grow as W^2 (a model "
+                   "file sets it unless given)")
+        ->check(CLI::IsMember({8, 16}))
+        ->capture_default_str();
     app.add_option("--split", split,
                    "9:1 (per class, the last tenth by index is test) | 0-699 (TET: 0-699 train, "
                    "700-999 test) "
@@ -61,10 +78,18 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--cache", cache, "frame cache directory (default: <out>/frames)");
     app.add_option("--evaluate", checkpoint,
-                   "evaluate this checkpoint on the test split instead of training");
+                   "evaluate this checkpoint or model file on the test split instead of training");
     CLI11_PARSE(app, argc, argv);
     try {
         train::check_device_loop(o, !checkpoint.empty());
+        // A model file names its network: --width defaults to it.
+        if (!checkpoint.empty() && app.count("--width") == 0)
+            if (const auto m = train::read_model_metadata(checkpoint))
+                if (const auto w = vggsnn_width(m->value("network", std::string())); w != 0)
+                    width = w;
+        if (width != 8 && width != 16)
+            throw parameter_error("--width", "this program builds vggsnn<8> and vggsnn<16>, not " +
+                                                 std::to_string(width));
         threads budget(o.threads);
         data::dvs_dataset_options dopt;
         dopt.frames.steps = o.steps;
@@ -102,29 +127,35 @@ int main(int argc, char** argv) {
                    dataset["name"].get<std::string>(), o.data, train_set.size(), test_set.size(),
                    split);
 
-        auto net = train::vggsnn<train::neuron_model, width>();
-        const std::string name = "vggsnn<" + std::to_string(width) + ">";
-        std::size_t macs = 0;
-        for (const auto& l : nn::metrics(net, o.steps).layers) macs += l.macs_per_step;
-        fmt::print("network {}: {} parameters, {:.1f} M MACs per sample and time step\n", name,
-                   net.parameter_count(), double(macs) * 1e-6);
-        const data::frame_source test_src(test_set);
-        train::run_description d{name, dataset, test_set.class_names};
-        if (!checkpoint.empty()) {
+        auto train_or_evaluate = [&](auto net) {
+            const std::string name = "vggsnn<" + std::to_string(width) + ">";
+            std::size_t macs = 0;
+            for (const auto& l : nn::metrics(net, o.steps).layers) macs += l.macs_per_step;
+            fmt::print("network {}: {} parameters, {:.1f} M MACs per sample and time step\n", name,
+                       net.parameter_count(), double(macs) * 1e-6);
+            const data::frame_source test_src(test_set);
+            train::run_description d{name, dataset, test_set.class_names};
+            if (!checkpoint.empty()) {
 #ifdef SPINFIRE_WITH_MPI
-            if (!comm.root()) return 0; // rank 0 evaluates alone
+                if (!comm.root()) return; // rank 0 evaluates alone
 #endif
-            const auto e = train::evaluate_checkpoint(net, test_src, o, d, checkpoint);
-            fmt::print(
-                "test accuracy {:.2f} % on {} recordings; spikes +{:.4f} -{:.4f}; written to {}\n",
-                100 * e.accuracy(), e.samples, e.positive_rate, e.negative_rate, o.out);
-            if (const auto note = train::recorded_note(e); !note.empty()) fmt::print("{}\n", note);
-            return 0;
-        }
-        data::frame_augment_options aug; // flip + shifts up to 5 pixels
-        aug.alternate_flip = o.alternate_flip;
-        const data::frame_source train_src(train_set, aug);
-        train::train_with_teacher(net, train_src, test_src, o, d, parallel);
+                const auto e = train::evaluate_checkpoint(net, test_src, o, d, checkpoint);
+                fmt::print("test accuracy {:.2f} % on {} recordings; spikes +{:.4f} -{:.4f}; "
+                           "written to {}\n",
+                           100 * e.accuracy(), e.samples, e.positive_rate, e.negative_rate, o.out);
+                if (const auto note = train::recorded_note(e); !note.empty())
+                    fmt::print("{}\n", note);
+                return;
+            }
+            data::frame_augment_options aug; // flip + shifts up to 5 pixels
+            aug.alternate_flip = o.alternate_flip;
+            const data::frame_source train_src(train_set, aug);
+            train::train_with_teacher(net, train_src, test_src, o, d, parallel);
+        };
+        if (width == 16)
+            train_or_evaluate(train::vggsnn<train::neuron_model, 16>());
+        else
+            train_or_evaluate(train::vggsnn<train::neuron_model, 8>());
     } catch (const std::exception& e) {
         fmt::print(stderr, "error: {}\n", e.what());
 #ifdef SPINFIRE_WITH_MPI
