@@ -37,4 +37,23 @@ inline std::filesystem::path shared_data(const std::string& what) {
     return p;
 }
 
+/// True in a sanitizer build (the debug-asan preset, ASan + UBSan at -O0), where the SIMD LLG
+/// kernels run two orders of magnitude slower than in release.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool sanitizer_build = true;
+#else
+inline constexpr bool sanitizer_build = false;
+#endif
+
+/// A Monte Carlo case whose assertions are statistics over millions of thermal LLG steps calls
+/// this first and returns when it is true: in a sanitizer build it prints the SKIPPED line
+/// ctest counts as a skip. The release suite runs the case; `covered_by` names the shorter
+/// case that runs the same code paths under the sanitizers.
+inline bool skip_statistics_under_sanitizers(const char* covered_by) {
+    if (!sanitizer_build) return false;
+    MESSAGE("SKIPPED: sanitizer build (a statistics case: the release suite runs it; '"
+            << covered_by << "' covers its code paths here)");
+    return true;
+}
+
 } // namespace spinfire::test
