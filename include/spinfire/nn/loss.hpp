@@ -51,6 +51,15 @@ inline double ce_row(const double* z, std::size_t k, int label, double smoothing
     }
     return loss;
 }
+/// z = sample i's output rows [T, B, K] averaged over T (the rate readout the losses score).
+inline void time_mean(const tensor& out, std::size_t i, std::vector<double>& z) {
+    const auto& s = out.shape();
+    const std::size_t steps = s[0], b = s[1], k = z.size();
+    std::fill(z.begin(), z.end(), 0.0);
+    for (std::size_t t = 0; t < steps; ++t)
+        for (std::size_t j = 0; j < k; ++j) z[j] += out.data()[(t * b + i) * k + j];
+    for (auto& v : z) v /= double(steps);
+}
 inline void require_finite_output(const tensor& out) {
     for (std::size_t i = 0; i < out.size(); ++i)
         if (!std::isfinite(out.data()[i]))
@@ -72,10 +81,7 @@ inline loss_result cross_entropy(const tensor& out, std::span<const int> labels,
     r.grad = tensor(out.shape());
     std::vector<double> z(k), g(k);
     for (std::size_t i = 0; i < b; ++i) {
-        std::fill(z.begin(), z.end(), 0.0);
-        for (std::size_t t = 0; t < steps; ++t)
-            for (std::size_t j = 0; j < k; ++j) z[j] += out.data()[(t * b + i) * k + j];
-        for (auto& v : z) v /= double(steps);
+        detail::time_mean(out, i, z);
         r.value += detail::ce_row(z.data(), k, labels[i], label_smoothing, g.data());
         r.correct += std::size_t(std::max_element(z.begin(), z.end()) - z.begin()) ==
                      std::size_t(labels[i]);
@@ -139,7 +145,6 @@ inline loss_result distillation(const tensor& out, std::span<const int> labels,
     loss_result r = cross_entropy(out, labels, label_smoothing);
     if (alpha == 0) return r;
     r.value *= 1 - alpha;
-    const std::size_t tsteps = ts[0];
     std::vector<double> zs(k), zt(k), ps(k), pt(k);
     auto softmax = [k, tau](const std::vector<double>& z, std::vector<double>& p) {
         const double mx = *std::max_element(z.begin(), z.end());
@@ -149,13 +154,8 @@ inline loss_result distillation(const tensor& out, std::span<const int> labels,
     };
     double kl = 0;
     for (std::size_t i = 0; i < b; ++i) {
-        std::fill(zs.begin(), zs.end(), 0.0);
-        std::fill(zt.begin(), zt.end(), 0.0);
-        for (std::size_t t = 0; t < steps; ++t)
-            for (std::size_t j = 0; j < k; ++j) zs[j] += out.data()[(t * b + i) * k + j];
-        for (std::size_t t = 0; t < tsteps; ++t)
-            for (std::size_t j = 0; j < k; ++j) zt[j] += teacher.data()[(t * b + i) * k + j];
-        for (std::size_t j = 0; j < k; ++j) zs[j] /= double(steps), zt[j] /= double(tsteps);
+        detail::time_mean(out, i, zs);
+        detail::time_mean(teacher, i, zt);
         softmax(zs, ps);
         softmax(zt, pt);
         for (std::size_t j = 0; j < k; ++j) {
