@@ -30,9 +30,8 @@
 #include <spinfire/data/image_source.hpp>
 #include <spinfire/train.hpp>
 #include <spinfire/train/cli.hpp>
-#ifdef SPINFIRE_WITH_MPI // built with -DSPINFIRE_WITH_MPI=ON: mpirun -np N train_cifar10 ...
-#include <spinfire/dist.hpp>
-#endif
+
+#include "training_ranks.hpp"
 
 namespace {
 
@@ -51,11 +50,10 @@ int run(Net net, const std::string& name, const data::image_set* train_set,
                net.parameter_count(), double(macs) * 1e-6);
     if (!checkpoint.empty()) {
         const auto e = train::evaluate_checkpoint(net, test_src, o, d, checkpoint);
-        fmt::print(
-            "test accuracy {:.2f} % on {} images; spikes +{:.4f} -{:.4f} per neuron and step; "
-            "{:.3g} SOPs, {:.3g} uJ per image; written to {}\n",
-            100 * e.accuracy(), e.samples, e.positive_rate, e.negative_rate, e.network.sops,
-            e.network.energy_pj * 1e-6, o.out);
+        fmt::print("test accuracy {:.2f} % on {} images; {}; {:.3g} SOPs, {:.3g} uJ per image; "
+                   "written to {}\n",
+                   100 * e.accuracy(), e.samples, train::activity_note(e), e.network.sops,
+                   e.network.energy_pj * 1e-6, o.out);
         if (const auto note = train::recorded_note(e); !note.empty()) fmt::print("{}\n", note);
         return 0;
     }
@@ -90,21 +88,12 @@ int main(int argc, char** argv) {
     train::prefer_passive_openmp(argv);
     retain_freed_memory();
     train::parallel_options parallel;
-#ifdef SPINFIRE_WITH_MPI
-    // Every rank trains on its shard of each global batch; only rank 0 prints and writes.
-    dist::environment mpi(argc, argv);
-    const dist::communicator comm;
-    if (!comm.root() && !std::freopen("/dev/null", "w", stdout)) return 1;
-    dist::data_parallel replicas(comm);
-    if (comm.size() > 1) parallel.replicas = &replicas;
-#endif
+    const examples::training_ranks ranks(argc, argv, parallel);
     CLI::App app{
         "Train a signed-LIF spiking network on CIFAR-10 (official binary release or image folder)"};
     train::run_options o = train::cifar10_recipe();
     train::add_options(app, o);
-#ifdef SPINFIRE_WITH_MPI
-    train::add_parallel_options(app, parallel);
-#endif
+    examples::training_ranks::add_options(app, parallel);
     std::string net_name = "fast", cache, checkpoint;
     int width = 32;
     app.add_option(
@@ -133,9 +122,6 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
     try {
         train::check_device_loop(o, !checkpoint.empty());
-#ifdef SPINFIRE_WITH_MPI
-        if (!checkpoint.empty() && !comm.root()) return 0; // rank 0 evaluates alone
-#endif
         // A model file names its network: --net and --width default to it.
         if (!checkpoint.empty() && app.count("--net") == 0 && app.count("--width") == 0)
             if (const auto m = train::read_model_metadata(checkpoint))
@@ -153,17 +139,15 @@ int main(int argc, char** argv) {
                                               net_name, width));
         threads budget(o.threads);
         const bool binary = data::is_cifar10_binary_dir(o.data, data::split::test);
-#ifdef SPINFIRE_WITH_MPI
-        if (!comm.root()) comm.barrier(); // rank 0 fills the --cache first, the others read it
-#endif
-        data::image_set train_set;
-        if (checkpoint.empty())
-            train_set = data::load_cifar10(o.data, data::split::train, {o.train_per_class, cache});
-        const data::image_set test_set =
-            data::load_cifar10(o.data, data::split::test, {o.test_per_class, cache});
-#ifdef SPINFIRE_WITH_MPI
-        if (comm.root()) comm.barrier();
-#endif
+        data::image_set train_set, test_set;
+        ranks.root_first([&] { // rank 0 fills the --cache, the others read it
+            if (checkpoint.empty())
+                train_set =
+                    data::load_cifar10(o.data, data::split::train, {o.train_per_class, cache});
+            test_set = data::load_cifar10(o.data, data::split::test, {o.test_per_class, cache});
+        });
+        // rank 0 evaluates alone; the others leave only now, after the cache's barriers
+        if (!checkpoint.empty() && !ranks.root()) return 0;
         io::json dataset = {
             {"name", "CIFAR-10"},
             {"source", binary ? "official binary release" : "image folder (e.g. the JPEG copy)"},
@@ -197,10 +181,7 @@ int main(int argc, char** argv) {
         return train_or_evaluate(train::cifar10_fast<train::neuron_model, 32>(), fast);
     } catch (const std::exception& e) { // spinfire::error and the standard library's
         fmt::print(stderr, "error: {}\n", e.what());
-#ifdef SPINFIRE_WITH_MPI
-        if (comm.size() > 1)
-            dist::environment::abort(1); // the other ranks may wait in a collective
-#endif
+        ranks.abort_on_error();
         return 1;
     }
 }

@@ -21,9 +21,8 @@
 #include <spinfire/data/frame_source.hpp>
 #include <spinfire/train.hpp>
 #include <spinfire/train/cli.hpp>
-#ifdef SPINFIRE_WITH_MPI // built with -DSPINFIRE_WITH_MPI=ON: mpirun -np N train_cifar10_dvs ...
-#include <spinfire/dist.hpp>
-#endif
+
+#include "training_ranks.hpp"
 
 namespace {
 
@@ -46,20 +45,11 @@ int main(int argc, char** argv) {
     train::prefer_passive_openmp(argv);
     retain_freed_memory();
     train::parallel_options parallel;
-#ifdef SPINFIRE_WITH_MPI
-    // Every rank trains on its shard of each global batch; only rank 0 prints and writes.
-    dist::environment mpi(argc, argv);
-    const dist::communicator comm;
-    if (!comm.root() && !std::freopen("/dev/null", "w", stdout)) return 1;
-    dist::data_parallel replicas(comm);
-    if (comm.size() > 1) parallel.replicas = &replicas;
-#endif
+    const examples::training_ranks ranks(argc, argv, parallel);
     CLI::App app{"Train a signed-LIF spiking network on CIFAR10-DVS (real or emulated)"};
     train::run_options o = train::cifar10_dvs_recipe();
     train::add_options(app, o);
-#ifdef SPINFIRE_WITH_MPI
-    train::add_parallel_options(app, parallel);
-#endif
+    examples::training_ranks::add_options(app, parallel);
     std::string split = "9:1", cache, checkpoint;
     // W = 8 (8, 16, 32, 32, 64 x 4 channels) trains T = 10 at 48 x 48 at ~29 samples/s per
     // core: ~21 epochs of the full emulated set in 105 minutes, and underfits there
@@ -102,19 +92,15 @@ int main(int argc, char** argv) {
                                        : data::dvs_split_rule::all_test;
         dopt.cache_dir = cache.empty() ? o.out + "/frames" : cache;
         std::filesystem::create_directories(dopt.cache_dir);
-#ifdef SPINFIRE_WITH_MPI
-        if (!comm.root()) comm.barrier(); // rank 0 fills the frame cache first, the others read it
-#endif
-        data::frame_set train_set;
-        if (checkpoint.empty()) {
-            dopt.max_per_class = o.train_per_class;
-            train_set = data::load_cifar10_dvs(o.data, data::split::train, dopt);
-        }
-        dopt.max_per_class = o.test_per_class;
-        const data::frame_set test_set = data::load_cifar10_dvs(o.data, data::split::test, dopt);
-#ifdef SPINFIRE_WITH_MPI
-        if (comm.root()) comm.barrier();
-#endif
+        data::frame_set train_set, test_set;
+        ranks.root_first([&] { // rank 0 fills the frame cache, the others read it
+            if (checkpoint.empty()) {
+                dopt.max_per_class = o.train_per_class;
+                train_set = data::load_cifar10_dvs(o.data, data::split::train, dopt);
+            }
+            dopt.max_per_class = o.test_per_class;
+            test_set = data::load_cifar10_dvs(o.data, data::split::test, dopt);
+        });
         const bool emulated = std::filesystem::exists(std::filesystem::path(o.data) / "README.txt");
         io::json dataset = {
             {"name", emulated ? "CIFAR10-DVS (EMULATED, see README.txt)" : "CIFAR10-DVS"},
@@ -136,13 +122,10 @@ int main(int argc, char** argv) {
             const data::frame_source test_src(test_set);
             train::run_description d{name, dataset, test_set.class_names};
             if (!checkpoint.empty()) {
-#ifdef SPINFIRE_WITH_MPI
-                if (!comm.root()) return; // rank 0 evaluates alone
-#endif
+                if (!ranks.root()) return; // rank 0 evaluates alone
                 const auto e = train::evaluate_checkpoint(net, test_src, o, d, checkpoint);
-                fmt::print("test accuracy {:.2f} % on {} recordings; spikes +{:.4f} -{:.4f}; "
-                           "written to {}\n",
-                           100 * e.accuracy(), e.samples, e.positive_rate, e.negative_rate, o.out);
+                fmt::print("test accuracy {:.2f} % on {} recordings; {}; written to {}\n",
+                           100 * e.accuracy(), e.samples, train::activity_note(e), o.out);
                 if (const auto note = train::recorded_note(e); !note.empty())
                     fmt::print("{}\n", note);
                 return;
@@ -158,10 +141,7 @@ int main(int argc, char** argv) {
             train_or_evaluate(train::vggsnn<train::neuron_model, 8>());
     } catch (const std::exception& e) {
         fmt::print(stderr, "error: {}\n", e.what());
-#ifdef SPINFIRE_WITH_MPI
-        if (comm.size() > 1)
-            dist::environment::abort(1); // the other ranks may wait in a collective
-#endif
+        ranks.abort_on_error();
         return 1;
     }
     return 0;

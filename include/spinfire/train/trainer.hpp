@@ -832,6 +832,20 @@ private:
 
 /// One line on how an evaluation compares with the accuracy its model file records; empty
 /// when it was not a model file or recorded none.
+/// What the network's neurons did during evaluation e, for a program's one-line summary: the
+/// spike rates, or for an ANN teacher (an analog twin: evaluate_checkpoint of a teacher's
+/// checkpoint) that it has none, since its activations' signs are not spikes.
+inline std::string activity_note(const evaluation& e) {
+    char buf[96];
+    if (e.conditions.contains("analog_twin"))
+        std::snprintf(buf, sizeof buf, "no spikes (an analog twin, %s activations)",
+                      e.conditions["analog_twin"].get<std::string>().c_str());
+    else
+        std::snprintf(buf, sizeof buf, "spikes +%.4f -%.4f per neuron and step", e.positive_rate,
+                      e.negative_rate);
+    return buf;
+}
+
 inline std::string recorded_note(const evaluation& e) {
     if (!e.conditions.contains("recorded")) return {};
     const io::json& r = e.conditions["recorded"];
@@ -942,6 +956,7 @@ evaluation evaluate_checkpoint(Net& net, const Source& test, run_options o,
                     {"flip_tta", o.flip_tta},
                     {"shift_tta", o.shift_tta}};
     if (loop) e.conditions["device_in_the_loop"] = loop->report(e.samples * es.views());
+    if (o.teacher.twin) e.conditions["analog_twin"] = o.teacher.activation;
     // the plain evaluation (no device effects) is what a model file records and reproduces
     const bool plain = !dev.active() && !loop;
     if (model && model->contains("recorded")) {

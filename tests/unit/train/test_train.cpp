@@ -769,10 +769,14 @@ TEST_CASE("trainer with a teacher: the teacher trains as the analog twin, the SN
                                                teacher_ck.string());
     CHECK(et.accuracy() == mt["test_accuracy"].get<double>());
     CHECK(et.loss == mt["test_loss"].get<double>());
+    CHECK(train::activity_note(et) == "no spikes (an analog twin, " +
+                                          m["options"]["teacher"]["activation"].get<std::string>() +
+                                          " activations)");
     auto net_s = make_net();
     const auto es = train::evaluate_checkpoint(net_s, runs.te, small_options(dir / "es"), runs.d,
                                                (dir / "kd" / "checkpoint.bin").string());
     CHECK(es.loss == res.test.loss);
+    CHECK(train::activity_note(es).starts_with("spikes +"));
 
     // the student did start from the teacher: without init, calibration and distillation
     // the same one epoch gives other weights
