@@ -20,7 +20,7 @@ namespace spinfire::nn {
 
 struct loss_result {
     double value = 0;
-    tensor grad;        ///< d loss / d output, same shape as the output
+    tensor grad;             ///< d loss / d output, same shape as the output
     std::size_t correct = 0; ///< argmax of the T-averaged output equals the label
 };
 
@@ -83,8 +83,8 @@ inline loss_result cross_entropy(const tensor& out, std::span<const int> labels,
     for (std::size_t i = 0; i < b; ++i) {
         detail::time_mean(out, i, z);
         r.value += detail::ce_row(z.data(), k, labels[i], label_smoothing, g.data());
-        r.correct += std::size_t(std::max_element(z.begin(), z.end()) - z.begin()) ==
-                     std::size_t(labels[i]);
+        r.correct +=
+            std::size_t(std::max_element(z.begin(), z.end()) - z.begin()) == std::size_t(labels[i]);
         for (std::size_t t = 0; t < steps; ++t)
             for (std::size_t j = 0; j < k; ++j)
                 r.grad.data()[(t * b + i) * k + j] = float(g[j] / double(steps * b));
