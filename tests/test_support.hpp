@@ -37,8 +37,8 @@ inline std::filesystem::path shared_data(const std::string& what) {
     return p;
 }
 
-/// True in a sanitizer build (the debug-asan preset, ASan + UBSan at -O0), where the SIMD LLG
-/// kernels run two orders of magnitude slower than in release.
+/// True in a sanitizer build (the debug-asan preset, ASan + UBSan at -O1), where the SIMD LLG
+/// kernels run about 10x slower than in release (docs/results/reliability.md, entry 20).
 #if defined(__SANITIZE_ADDRESS__)
 inline constexpr bool sanitizer_build = true;
 #else
