@@ -3,9 +3,12 @@
 // yardstick is ../shared/bench/torch_vgg_s.py; docs/results/performance.md has the ratios.
 //   bench_vgg_s --benchmark_format=json [--threads N] [--batch B] [--steps T]
 //               [--retain-memory 0|1]   (1, the default: spinfire::retain_freed_memory())
+//   bench_vgg_s --profile-steps N [--profile-bf16 0|1] [--threads N]   (scripts/step_profile.sh)
 #include <sys/resource.h>
 
+#include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -52,33 +55,56 @@ double peak_rss_mb() {
     return double(u.ru_maxrss) / 1024.0;
 }
 
-void train(benchmark::State& state, nn::precision prec, bool int8_spikes = false) {
-    threads budget(cfg.threads);
-    auto net = make_vgg_s();
-    nn::sgd opt(net, {0.05, 0.9, 0.0, false});
+/// One training step of VGG-s on fixed images: forward, backward, SGD update.
+struct training_step {
+    decltype(make_vgg_s()) net = make_vgg_s();
+    nn::sgd opt{net, {0.05, 0.9, 0.0, false}};
     nn::context ctx;
-    ctx.steps = cfg.steps;
-    ctx.prec = prec;
-    ctx.int8_spikes = int8_spikes;
-    const nn::tensor x = input_images(cfg.batch);
-    std::vector<int> labels(cfg.batch);
-    for (std::size_t i = 0; i < cfg.batch; ++i) labels[i] = int(i % 10);
-    auto step = [&] {
+    nn::tensor x = input_images(cfg.batch);
+    std::vector<int> labels;
+
+    training_step(nn::precision prec, bool int8_spikes) {
+        ctx.steps = cfg.steps;
+        ctx.prec = prec;
+        ctx.int8_spikes = int8_spikes;
+        for (std::size_t i = 0; i < cfg.batch; ++i) labels.push_back(int(i % 10));
+        (*this)(); // primitives created, buffers sized
+    }
+    float operator()() {
         const auto r = nn::cross_entropy(net.forward(x, ctx), labels);
         net.backward(r.grad, ctx);
         opt.step();
         ++ctx.iteration;
         return r.value;
-    };
-    step(); // primitives created, buffers sized
+    }
+};
+
+void train(benchmark::State& state, nn::precision prec, bool int8_spikes = false) {
+    threads budget(cfg.threads);
+    training_step step(prec, int8_spikes);
     for (auto _ : state) benchmark::DoNotOptimize(step());
     state.SetItemsProcessed(std::int64_t(state.iterations() * cfg.batch));
     state.counters["images_per_s"] =
         benchmark::Counter(double(state.iterations() * cfg.batch), benchmark::Counter::kIsRate);
     state.counters["graph_buffers_MB_per_image"] =
-        double(net.activation_bytes()) / 1048576.0 / double(cfg.batch);
+        double(step.net.activation_bytes()) / 1048576.0 / double(cfg.batch);
     state.counters["peak_rss_MB"] = peak_rss_mb();
     state.counters["native_bf16"] = nn::detail::native_bf16() ? 1 : 0;
+}
+
+/// --profile-steps N: N training steps after the warm-up one between two marker lines, for
+/// scripts/step_profile.sh to split ONEDNN_VERBOSE=1's primitive times from the wall time.
+int profile(std::size_t n, bool bf16) {
+    threads budget(cfg.threads);
+    training_step step(bf16 ? nn::precision::bf16 : nn::precision::f32, false);
+    std::printf("spinfire_profile,begin\n");
+    std::fflush(stdout);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < n; ++i) step();
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("spinfire_profile,end,%zu,%.3f\n", n, ms);
+    return 0;
 }
 
 void infer(benchmark::State& state, nn::precision prec) {
@@ -118,7 +144,7 @@ BENCHMARK(infer_bf16)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0
 int main(int argc, char** argv) {
     // our own options first (Google Benchmark rejects unknown ones)
     std::vector<char*> rest;
-    std::size_t retain = 1;
+    std::size_t retain = 1, profile_steps = 0, profile_bf16 = 1;
     for (int i = 0; i < argc; ++i) {
         auto opt = [&](const char* name, std::size_t& v) {
             if (std::strcmp(argv[i], name) == 0 && i + 1 < argc) {
@@ -128,9 +154,14 @@ int main(int argc, char** argv) {
             return false;
         };
         if (opt("--threads", cfg.threads) || opt("--batch", cfg.batch) ||
-            opt("--steps", cfg.steps) || opt("--retain-memory", retain))
+            opt("--steps", cfg.steps) || opt("--retain-memory", retain) ||
+            opt("--profile-steps", profile_steps) || opt("--profile-bf16", profile_bf16))
             continue;
         rest.push_back(argv[i]);
+    }
+    if (profile_steps > 0) {
+        if (retain) retain_freed_memory();
+        return profile(profile_steps, profile_bf16 != 0);
     }
     int n = int(rest.size());
     benchmark::Initialize(&n, rest.data());
