@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <oneapi/tbb/parallel_for.h>
+#include "spinfire/core/intrinsics.hpp" // before xtensor, which includes xsimd
 #include <xtensor/xtensor.hpp>
 
 #include "spinfire/core/error.hpp"

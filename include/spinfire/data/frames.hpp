@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "spinfire/core/intrinsics.hpp" // before xtensor, which includes xsimd
 #include <xtensor/xtensor.hpp>
 
 #include "spinfire/config.hpp"
@@ -23,7 +24,7 @@ enum class frame_split {
 };
 
 struct frame_options {
-    std::size_t steps = 10;            ///< T
+    std::size_t steps = 10; ///< T
     frame_split split = frame_split::by_count;
     std::size_t height = 48, width = 48; ///< output size; the sensor size means no resampling
 };
@@ -31,7 +32,7 @@ struct frame_options {
 namespace detail {
 /// Area weights of one axis: input pixel i spreads weight w over output pixels o, sum w = 1.
 struct axis_weights {
-    std::vector<std::uint32_t> first;  ///< per input pixel: offset into the lists, size n_in + 1
+    std::vector<std::uint32_t> first; ///< per input pixel: offset into the lists, size n_in + 1
     std::vector<std::uint32_t> out;
     std::vector<float> w;
 };
@@ -85,7 +86,8 @@ inline void integrate_frames(const event_stream& s, const frame_options& o,
         } else {
             const std::int64_t dt = e.t - t0;
             if (dt < 0 || e.t - t0 >= span)
-                throw parameter_error("stream", std::string("event ") + std::to_string(k) + " is out of time order");
+                throw parameter_error("stream", std::string("event ") + std::to_string(k) +
+                                                    " is out of time order");
             f = std::size_t(dt * std::int64_t(T) / span);
         }
         float* base = out + (f * 2 + e.p) * plane;

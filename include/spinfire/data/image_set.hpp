@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "spinfire/core/intrinsics.hpp" // before xtensor, which includes xsimd
 #include <xtensor/xtensor.hpp>
 
 #include "spinfire/core/error.hpp"
@@ -14,9 +15,9 @@
 namespace spinfire::data {
 
 struct image_set {
-    xt::xtensor<std::uint8_t, 4> pixels;   ///< [N, C, H, W], 0..255
-    std::vector<std::int32_t> labels;      ///< N labels in [0, class_names.size())
-    std::vector<std::string> class_names;  ///< label -> name
+    xt::xtensor<std::uint8_t, 4> pixels;  ///< [N, C, H, W], 0..255
+    std::vector<std::int32_t> labels;     ///< N labels in [0, class_names.size())
+    std::vector<std::string> class_names; ///< label -> name
 
     std::size_t size() const { return labels.size(); }
     std::size_t channels() const { return pixels.shape()[1]; }
@@ -38,7 +39,8 @@ inline image_set select(const image_set& s, const std::vector<std::size_t>& whic
     for (std::size_t k = 0; k < which.size(); ++k) {
         if (which[k] >= s.size())
             throw parameter_error("which", std::string("index ") + std::to_string(which[k]) +
-                                               std::string(" >= set size ") + std::to_string(s.size()));
+                                               std::string(" >= set size ") +
+                                               std::to_string(s.size()));
         const std::uint8_t* src = s.image(which[k]);
         std::copy(src, src + n, out.image(k));
         out.labels.push_back(s.labels[which[k]]);

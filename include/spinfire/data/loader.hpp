@@ -17,6 +17,7 @@
 #include <vector>
 
 #include <oneapi/tbb/parallel_for.h>
+#include "spinfire/core/intrinsics.hpp" // before xtensor, which includes xsimd
 #include <xtensor/xtensor.hpp>
 
 #include "spinfire/core/error.hpp"
@@ -29,8 +30,8 @@ namespace spinfire::data {
 template <std::size_t Rank>
 struct batch {
     xt::xtensor<float, Rank> x;
-    std::vector<std::int32_t> labels;   ///< B labels
-    std::vector<std::size_t> indices;   ///< B positions in the source (for inspection)
+    std::vector<std::int32_t> labels; ///< B labels
+    std::vector<std::size_t> indices; ///< B positions in the source (for inspection)
     std::size_t size() const { return labels.size(); }
 };
 
@@ -42,7 +43,7 @@ concept sample_source = requires(const S& s, std::size_t i, float* x, std::uint6
     { s.size() } -> std::convertible_to<std::size_t>;
     { s.label(i) } -> std::convertible_to<std::int32_t>;
     { s.batch_shape(i) } -> std::same_as<std::array<std::size_t, S::batch_rank>>;
-    s.write(i, i, i, x, k, k, a);  // (sample, slot, batch size, x, seed, epoch, augment)
+    s.write(i, i, i, x, k, k, a); // (sample, slot, batch size, x, seed, epoch, augment)
 };
 
 template <sample_source Source>
@@ -53,8 +54,8 @@ public:
     /// The loader keeps a reference to source, which must outlive it.
     loader(const Source& source, std::size_t batch_size, bool shuffle, bool augment,
            std::uint64_t seed, bool drop_last = false)
-        : source_(&source), batch_(batch_size), shuffle_(shuffle), augment_(augment),
-          seed_(seed), drop_last_(drop_last) {
+        : source_(&source), batch_(batch_size), shuffle_(shuffle), augment_(augment), seed_(seed),
+          drop_last_(drop_last) {
         if (batch_size == 0) throw parameter_error("batch", "must be >= 1");
         if (source.size() == 0) throw parameter_error("dataset", "is empty");
     }
@@ -102,7 +103,7 @@ public:
         epoch_range(const epoch_range&) = delete;
         epoch_range& operator=(const epoch_range&) = delete;
         ~epoch_range() {
-            if (next_.valid()) next_.wait();  // never leave a thread writing into freed memory
+            if (next_.valid()) next_.wait(); // never leave a thread writing into freed memory
         }
 
         struct sentinel {};

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "spinfire/core/intrinsics.hpp" // before xtensor, which includes xsimd
 #include <xtensor/xarray.hpp>
 
 namespace spinfire::nn {
@@ -13,8 +14,8 @@ namespace spinfire::nn {
 struct parameter {
     xt::xarray<float> value;
     xt::xarray<float> grad;
-    bool decay = true;          ///< weight decay applies (weights yes; biases and BN no)
-    std::uint64_t version = 0;  ///< bumped by every in-place update (optimizers, loads)
+    bool decay = true;         ///< weight decay applies (weights yes; biases and BN no)
+    std::uint64_t version = 0; ///< bumped by every in-place update (optimizers, loads)
 
     parameter() = default;
     parameter(std::vector<std::size_t> shape, bool weight_decay)
