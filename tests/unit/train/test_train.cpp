@@ -1055,8 +1055,8 @@ TEST_CASE("models: every committed model file reproduces its recorded test accur
                 CHECK(std::abs(e.accuracy() - r["test_accuracy"].get<double>()) <= 0.003);
             ++checked;
         };
-        if (network == "cifar10_fast<48>")
-            check(train::cifar10_fast<train::neuron_model, 48>());
+        if (network == "cifar10_fast<64>")
+            check(train::cifar10_fast<train::neuron_model, 64>());
         else
             FAIL(file << " holds " << network << ", which this test does not build: add it here");
     }
