@@ -1,9 +1,7 @@
 // Precompiled header shared by every test executable: the heavy dependency headers only.
 #pragma once
 #include <doctest/doctest.h>
-#include "spinfire/core/intrinsics.hpp"
-#include <xtensor/xtensor.hpp>
-#include <xtensor/xarray.hpp>
+#include "spinfire/core/xtensor.hpp"
 #include <nlohmann/json.hpp>
 #include <oneapi/tbb/parallel_for.h>
 #include <algorithm>

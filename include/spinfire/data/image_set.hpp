@@ -7,8 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "spinfire/core/intrinsics.hpp" // before xtensor, which includes xsimd
-#include <xtensor/xtensor.hpp>
+#include "spinfire/core/xtensor.hpp"
 
 #include "spinfire/core/error.hpp"
 

@@ -17,8 +17,7 @@
 #include <vector>
 
 #include <oneapi/tbb/parallel_for.h>
-#include "spinfire/core/intrinsics.hpp" // before xtensor, which includes xsimd
-#include <xtensor/xtensor.hpp>
+#include "spinfire/core/xtensor.hpp"
 
 #include "spinfire/core/error.hpp"
 #include "spinfire/core/philox.hpp"

@@ -6,8 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "spinfire/core/intrinsics.hpp" // before xtensor, which includes xsimd
-#include <xtensor/xarray.hpp>
+#include "spinfire/core/xtensor.hpp"
 
 namespace spinfire::nn {
 

@@ -5,8 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "spinfire/core/intrinsics.hpp" // before xtensor, which includes xsimd
-#include <xtensor/xtensor.hpp>
+#include "spinfire/core/xtensor.hpp"
 
 #include "spinfire/core/error.hpp"
 

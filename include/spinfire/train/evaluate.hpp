@@ -16,8 +16,7 @@
 #include <vector>
 
 #include <stb/stb_image_write.h>
-#include "spinfire/core/intrinsics.hpp" // before xtensor, which includes xsimd
-#include <xtensor/xtensor.hpp>
+#include "spinfire/core/xtensor.hpp"
 
 #include "spinfire/core/error.hpp"
 #include "spinfire/data/frame_source.hpp"
